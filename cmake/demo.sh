@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The demo: everything cropmap can do, end to end, on the embedded synthetic region.
+set -euo pipefail
+build=${1:-build}
+config=${2:-configs/demo.yaml}
+cm="$build/cropmap"
+
+echo "== cropmap version"
+"$cm" version
+echo "== cropmap config --config $config"
+"$cm" config --config "$config"
+"$cm" config --config "$config" --dump --plain

@@ -1,0 +1,48 @@
+// Compositing: the period axis, SCL masking, medians, gap interpolation and the cube layout.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "options.hpp"
+
+namespace cropmap {
+
+struct CompositeSection {
+  std::string period = "month";
+  int year = 2022;
+  int start_month = 1;
+  std::vector<std::string> edges;
+  std::vector<int> scl_keep{4, 5, 6, 7};
+  std::string interpolation = "linear";
+  std::vector<std::string> indices;
+  int block_size = 512;
+  int chunk = 64;
+  std::string scheduler = "static";
+  void declare(Declarer& d) {
+    d.opt("period", period,
+          "Period axis: calendar months from start_month, or custom edges")
+        .oneOf({"month", "custom"});
+    d.opt("year", year, "Year of the first period (an agronomic year starting in September ends the next August)")
+        .range(2015, 2100);
+    d.opt("start_month", start_month, "First month of the 12 monthly periods (1 = calendar year, 9 = September-August)")
+        .range(1, 12);
+    d.opt("edges", edges,
+          "Custom period start dates (ISO YYYY-MM-DD, increasing) followed by the end date (exclusive); period: custom");
+    d.opt("scl_keep", scl_keep,
+          "SCL classes kept as clear observations (4 vegetation, 5 bare soil, 6 water, 7 unclassified)")
+        .range(0, 11);
+    d.opt("interpolation", interpolation,
+          "Filling periods without clear observations: linear between neighbours, or the mean of the two neighbours")
+        .oneOf({"linear", "neighbour_mean"});
+    d.opt("indices", indices, "Spectral indices appended as extra bands").oneOf({"NDVI", "GNDVI"});
+    d.opt("block_size", block_size, "Side of a work unit's block in 10 m pixels (bounds memory per rank)")
+        .range(16, 10980);
+    d.opt("chunk", chunk, "Side of an HDF5 chunk in pixels; must divide block_size").range(8, 2048);
+    d.opt("scheduler", scheduler,
+          "Work distribution: static (cost-based LPT) or dynamic (one-sided fetch-and-add counter)")
+        .oneOf({"static", "dynamic"});
+  }
+};
+
+}  // namespace cropmap

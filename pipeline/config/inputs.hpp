@@ -1,0 +1,34 @@
+// Where the Sentinel-2 L2A scenes come from and which bands a run uses.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "options.hpp"
+
+namespace cropmap {
+
+struct InputsSection {
+  std::vector<std::string> tiles;
+  std::vector<std::string> safe;
+  std::vector<std::string> geotiff;
+  std::string geotiff_pattern = "{tile}_{date}_{band}.tif";
+  std::string csv;
+  std::vector<std::string> bands{"B02", "B03", "B04", "B08"};
+  std::string on_bad_scene = "skip";
+  void declare(Declarer& d) {
+    d.opt("tiles", tiles, "Sentinel-2 tiles to process (e.g. [33UVP]); empty: every tile the inputs hold");
+    d.opt("safe", safe, "Directories or globs of Sentinel-2 L2A .SAFE products");
+    d.opt("geotiff", geotiff, "Directories or globs of per-band GeoTIFF/COG files");
+    d.opt("geotiff_pattern", geotiff_pattern,
+          "File-name pattern of per-band GeoTIFFs; {tile}, {date} (YYYYMMDD) and {band} are matched");
+    d.opt("csv", csv, "Explicit scene list with the header tile,date,band,path (empty: none)");
+    d.opt("bands", bands, "Spectral bands composited, in this order")
+        .oneOf({"B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12"});
+    d.opt("on_bad_scene", on_bad_scene,
+          "A scene with a missing band, unreadable file or wrong grid: skip it with a warning, or abort the run")
+        .oneOf({"skip", "abort"});
+  }
+};
+
+}  // namespace cropmap

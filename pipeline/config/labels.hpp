@@ -1,0 +1,67 @@
+// Parcels to labels: the register file, its fields and the legend.
+#pragma once
+
+#include <string>
+
+#include "options.hpp"
+
+namespace cropmap {
+
+struct LabelsSection {
+  std::string parcels;
+  std::string layer;
+  std::string code_field = "code";
+  std::string id_field;
+  std::string legend;
+  int level = 0;
+  int erosion_px = 1;
+  double min_area_m2 = 0.0;
+  std::string unknown_code = "ignore";
+  void declare(Declarer& d) {
+    d.opt("parcels", parcels,
+          "Parcel register (GeoPackage, Shapefile, FlatGeobuf or GeoJSON), in any CRS it declares");
+    d.opt("layer", layer, "Layer of the parcel file (empty: the first layer)");
+    d.opt("code_field", code_field, "Attribute holding the register's crop code");
+    d.opt("id_field", id_field, "Attribute holding the parcel id (empty: the feature id)");
+    d.opt("legend", legend, "Legend YAML mapping register codes to classes (see configs/legends/)");
+    d.opt("level", level, "Legend hierarchy level trained on: 0 = classes, 1 = their groups").range(0, 1);
+    d.opt("erosion_px", erosion_px, "Pixels eroded from every parcel border so mixed pixels are not labels")
+        .range(0, 10);
+    d.opt("min_area_m2", min_area_m2, "Parcels smaller than this are dropped and counted").range(0, 1e9);
+    d.opt("unknown_code", unknown_code, "A crop code the legend does not know: count and ignore it, or abort")
+        .oneOf({"ignore", "abort"});
+  }
+};
+
+struct SplitSection {
+  std::string mode = "region_holdout";
+  std::string zones;
+  std::string zone_layer;
+  std::string region_field = "region";
+  std::string zone_field = "zone";
+  double grid_km = 10.0;
+  int holdout = 1;
+  double val_fraction = 0.2;
+  int patches = 4;
+  std::vector<double> ratios{0.6, 0.2, 0.2};
+  int folds = 0;
+  double buffer_m = 100.0;
+  void declare(Declarer& d) {
+    d.opt("mode", mode,
+          "region_holdout: per region hold out zones for test; random_patches: N x N patches per tile at random")
+        .oneOf({"region_holdout", "random_patches"});
+    d.opt("zones", zones, "Zone polygons with region and zone attributes (empty: a regular grid of grid_km)");
+    d.opt("zone_layer", zone_layer, "Layer of the zone file (empty: the first layer)");
+    d.opt("region_field", region_field, "Zone attribute naming the region");
+    d.opt("zone_field", zone_field, "Zone attribute naming the zone within its region");
+    d.opt("grid_km", grid_km, "Side of the regular zone grid in km when no zone file is given").range(0.1, 1000);
+    d.opt("holdout", holdout, "Zones per region held out for test (region_holdout)").range(1, 100);
+    d.opt("val_fraction", val_fraction, "Share of the remaining zones used for validation").range(0, 0.9);
+    d.opt("patches", patches, "Patches per tile side (random_patches)").range(1, 1000);
+    d.opt("ratios", ratios, "Train, validation and test shares of patches (random_patches)").range(0, 1);
+    d.opt("folds", folds, "Spatial cross-validation folds over the training zones (0: none)").range(0, 20);
+    d.opt("buffer_m", buffer_m, "Metres around test zones whose pixels belong to no split").range(0, 100000);
+  }
+};
+
+}  // namespace cropmap

@@ -1,0 +1,6 @@
+// Entry points of the stage commands, listed in pipeline/cli/main.cpp.
+#pragma once
+
+#include "pipeline/cli/cli.hpp"
+
+namespace cropmap {}  // namespace cropmap

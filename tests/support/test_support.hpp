@@ -1,0 +1,30 @@
+// Helpers shared by the test tiers: running the cropmap binary and scratch dirs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace cropmap::test {
+
+struct RunResult {
+  int exitCode = -1;
+  std::string output;  // stdout and stderr, interleaved
+};
+
+// Runs a shell command line, capturing stdout+stderr and the exit code.
+RunResult runCommand(const std::string& commandLine);
+// Runs the built cropmap binary with the arguments (already shell-quoted as needed).
+RunResult runCropmap(const std::string& args);
+// Runs cropmap under mpiexec with n ranks.
+RunResult runCropmapMpi(int ranks, const std::string& args);
+
+// A fresh, empty directory under the build tree's test scratch space.
+std::string scratchDir(const std::string& name);
+void writeFile(const std::string& path, const std::string& text);
+std::string readFile(const std::string& path);
+std::string sourcePath(const std::string& relative);  // path inside the source tree
+
+// Number of non-overlapping occurrences of needle in hay.
+size_t countOccurrences(const std::string& hay, const std::string& needle);
+
+}  // namespace cropmap::test
