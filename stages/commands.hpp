@@ -2,5 +2,7 @@
 #pragma once
 
 #include "pipeline/cli/cli.hpp"
+#include "stages/bench/bench.hpp"
+#include "stages/train/train.hpp"
 
 namespace cropmap {}  // namespace cropmap

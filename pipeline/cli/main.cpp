@@ -8,6 +8,9 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {
       versionCommand(),
       configCommand(),
+      trainCommand(),
+      evaluateCommand(),
+      benchCommand(),
   };
   return runCli(argc, argv, commands);
 }
