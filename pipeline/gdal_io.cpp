@@ -128,4 +128,122 @@ void commitFile(const std::string& temporary, const std::string& finalPath) {
   if (ec) throw std::runtime_error("cannot move " + temporary + " to " + finalPath + ": " + ec.message());
 }
 
+
+// ---- writing -------------------------------------------------------------------
+
+namespace {
+GDALDataType gdalType(PixelType t) {
+  switch (t) {
+    case PixelType::byte: return GDT_Byte;
+    case PixelType::uint16: return GDT_UInt16;
+    case PixelType::int16: return GDT_Int16;
+    case PixelType::float32: return GDT_Float32;
+  }
+  return GDT_Unknown;
+}
+
+// A NULL-terminated option list owned for the duration of one call.
+class OptionList {
+ public:
+  explicit OptionList(const std::vector<std::string>& options) {
+    for (const auto& o : options) list_ = CSLAddString(list_, o.c_str());
+  }
+  ~OptionList() { CSLDestroy(list_); }
+  OptionList(const OptionList&) = delete;
+  OptionList& operator=(const OptionList&) = delete;
+  char** get() const { return list_; }
+
+ private:
+  char** list_ = nullptr;
+};
+
+GDALDriver* driverNamed(const std::string& name, const std::string& path) {
+  ensureRegistered();
+  GDALDriver* drv = GetGDALDriverManager()->GetDriverByName(name.c_str());
+  if (!drv) throw std::runtime_error(path + ": GDAL has no " + name + " driver in this build");
+  return drv;
+}
+}  // namespace
+
+Dataset createRaster(const std::string& driver, const std::string& path, int width, int height, int bands,
+                     PixelType type, const std::vector<std::string>& options) {
+  GDALDriver* drv = driverNamed(driver, path);
+  OptionList opts(options);
+  CPLErrorReset();
+  GDALDataset* ds = drv->Create(path.c_str(), width, height, bands, gdalType(type), opts.get());
+  if (!ds) throw std::runtime_error(path + ": cannot create " + driver + " raster: " + lastError());
+  return Dataset(ds);
+}
+
+Dataset createCopy(const std::string& driver, const std::string& path, GDALDataset* source,
+                   const std::vector<std::string>& options) {
+  GDALDriver* drv = driverNamed(driver, path);
+  OptionList opts(options);
+  CPLErrorReset();
+  GDALDataset* ds = drv->CreateCopy(path.c_str(), source, FALSE, opts.get(), nullptr, nullptr);
+  if (!ds) throw std::runtime_error(path + ": cannot write " + driver + " copy: " + lastError());
+  return Dataset(ds);
+}
+
+Dataset createVector(const std::string& driver, const std::string& path, const std::vector<std::string>& options) {
+  GDALDriver* drv = driverNamed(driver, path);
+  OptionList opts(options);
+  CPLErrorReset();
+  GDALDataset* ds = drv->Create(path.c_str(), 0, 0, 0, GDT_Unknown, opts.get());
+  if (!ds) throw std::runtime_error(path + ": cannot create " + driver + " data source: " + lastError());
+  return Dataset(ds);
+}
+
+Dataset openVrtXml(const std::string& xml, const std::string& context) {
+  ensureRegistered();
+  CPLErrorReset();
+  GDALDataset* ds = GDALDataset::Open(xml.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY);
+  if (!ds) throw std::runtime_error(context + ": cannot open the assembled VRT: " + lastError());
+  return Dataset(ds);
+}
+
+void setGeoreference(GDALDataset* ds, const GeoTransform& gt, const std::string& crsWkt, const std::string& context) {
+  GeoTransform copy = gt;
+  check(ds->SetGeoTransform(copy.data()), context + ": set geotransform");
+  if (!crsWkt.empty()) {
+    auto srs = srsFromWkt(crsWkt);
+    check(ds->SetSpatialRef(srs.get()), context + ": set coordinate reference system");
+  }
+}
+
+GeoTransform geoTransformOf(GDALDataset* ds, const std::string& context) {
+  GeoTransform gt{};
+  check(ds->GetGeoTransform(gt.data()), context + ": no geotransform");
+  return gt;
+}
+
+void writeWindow(GDALRasterBand* band, int x, int y, int w, int h, const std::uint8_t* buf,
+                 const std::string& context) {
+  CPLErrorReset();
+  CPLErr err = band->RasterIO(GF_Write, x, y, w, h, const_cast<std::uint8_t*>(buf), w, h, GDT_Byte, 0, 0, nullptr);
+  if (err != CE_None)
+    throw std::runtime_error(context + ": write of window (" + std::to_string(x) + "," + std::to_string(y) + ") " +
+                             std::to_string(w) + "x" + std::to_string(h) + " failed: " + lastError());
+}
+
+void closeChecked(Dataset& ds, const std::string& context) {
+  if (!ds) return;
+  CPLErrorReset();
+  ds.reset();
+  if (CPLGetLastErrorType() == CE_Failure || CPLGetLastErrorType() == CE_Fatal)
+    throw std::runtime_error(context + ": failed while closing: " + lastError());
+}
+
+void commitRaster(const std::string& temporary, const std::string& finalPath) {
+  const std::string aux = temporary + ".aux.xml";
+  if (std::filesystem::exists(aux)) commitFile(aux, finalPath + ".aux.xml");
+  commitFile(temporary, finalPath);
+}
+
+void removeRaster(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  std::filesystem::remove(path + ".aux.xml", ec);
+}
+
 }  // namespace cropmap::gdal

@@ -55,9 +55,38 @@ void readWindow(GDALRasterBand* band, int x, int y, int w, int h, std::uint8_t* 
 void readWindow(GDALRasterBand* band, int x, int y, int w, int h, float* buf, int bufW, int bufH,
                 const std::string& context);
 
+// ---- writing ----------------------------------------------------------------
+enum class PixelType { byte, uint16, int16, float32 };
+
+// Create a raster with a named driver ("GTiff", "MEM", ...); options are
+// "KEY=VALUE" creation options. Throws "PATH: cannot create DRIVER raster: ...".
+Dataset createRaster(const std::string& driver, const std::string& path, int width, int height, int bands,
+                     PixelType type, const std::vector<std::string>& options = {});
+// CreateCopy of `source` with a named driver (the only way to write COG and PNG).
+Dataset createCopy(const std::string& driver, const std::string& path, GDALDataset* source,
+                   const std::vector<std::string>& options = {});
+// Create an empty vector data source ("GPKG", ...).
+Dataset createVector(const std::string& driver, const std::string& path, const std::vector<std::string>& options = {});
+// Open a VRT given as XML text (no file on disk); sources are opened lazily.
+Dataset openVrtXml(const std::string& xml, const std::string& context);
+
+void setGeoreference(GDALDataset* ds, const GeoTransform& gt, const std::string& crsWkt, const std::string& context);
+GeoTransform geoTransformOf(GDALDataset* ds, const std::string& context);
+
+void writeWindow(GDALRasterBand* band, int x, int y, int w, int h, const std::uint8_t* buf, const std::string& context);
+
+// Close now and throw if GDAL reported a failure while flushing: a write error
+// surfaces at close, and a destructor cannot report it.
+void closeChecked(Dataset& ds, const std::string& context);
+
 // Files are written under a temporary name and renamed into place, so a crash
 // never leaves a half-written file under its final name.
 std::string temporaryName(const std::string& finalPath);
 void commitFile(const std::string& temporary, const std::string& finalPath);
+// Commit a raster and its PAM sidecar (PATH.aux.xml, where GDAL keeps category
+// names): the sidecar first, so the raster's final name appearing means both are there.
+void commitRaster(const std::string& temporary, const std::string& finalPath);
+// Remove a file and its PAM sidecar if present (no error when absent).
+void removeRaster(const std::string& path);
 
 }  // namespace cropmap::gdal

@@ -3,6 +3,7 @@
 
 #include "pipeline/cli/cli.hpp"
 #include "stages/bench/bench.hpp"
+#include "stages/predict/predict.hpp"
 #include "stages/train/train.hpp"
 
 namespace cropmap {}  // namespace cropmap

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
       configCommand(),
       trainCommand(),
       evaluateCommand(),
+      predictCommand(),
       benchCommand(),
   };
   return runCli(argc, argv, commands);

@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include "stages/predict/predict.hpp"
 #include "stages/train/train.hpp"
 
 namespace po = boost::program_options;
@@ -22,6 +23,8 @@ const std::vector<BenchTarget>& targets() {
   static const std::vector<BenchTarget> t = {
       {"train", "samples/s of every model; forward/backward/allreduce/optimizer ms per step; allreduce vs raw MPI",
        benchTrain},
+      {"predict", "pixels/s of every model at 1, 2, 4, ... ranks of the job; read/inference/write shares",
+       benchPredict},
   };
   return t;
 }
@@ -42,7 +45,7 @@ Command benchCommand() {
   c.addOptions = [](po::options_description& o, po::positional_options_description& p) {
     o.add_options()("target", po::value<std::string>(), "what to measure (see the list of targets)")(
         "steps", po::value<int>(), "train: timed steps per model (default 30)")(
-        "model", po::value<std::string>(), "train: only this model");
+        "model", po::value<std::string>(), "train, predict: only this model");
     p.add("target", 1);
   };
   c.run = [](CommandContext& ctx) {
