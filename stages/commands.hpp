@@ -3,4 +3,10 @@
 
 #include "pipeline/cli/cli.hpp"
 
-namespace cropmap {}  // namespace cropmap
+namespace cropmap {
+
+Command catalogCommand();    // stages/catalog/catalog_command.cpp
+Command compositeCommand();  // stages/composite/composite_command.cpp
+Command benchCommand();      // stages/bench/bench.cpp
+
+}  // namespace cropmap

@@ -8,6 +8,9 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {
       versionCommand(),
       configCommand(),
+      catalogCommand(),
+      compositeCommand(),
+      benchCommand(),
   };
   return runCli(argc, argv, commands);
 }
