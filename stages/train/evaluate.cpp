@@ -88,7 +88,7 @@ std::string reportText(const std::string& title, const ClassificationReport& r, 
                 r.overallAccuracy, r.balancedAccuracy, r.kappa, r.macro.f1, r.weighted.f1,
                 r.samples ? static_cast<double>(majority) / static_cast<double>(r.samples) : 0.0);
   os << b;
-  size_t w = 5;
+  size_t w = 12;  // fits "weighted avg"
   for (const auto& n : names) w = std::max(w, n.size());
   std::snprintf(b, sizeof b, "  %-*s %10s %10s %8s %9s\n", static_cast<int>(w), "class", "precision", "recall", "F1",
                 "support");

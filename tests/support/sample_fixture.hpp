@@ -14,7 +14,7 @@ namespace cropmap::test {
 struct SyntheticSamples {
   std::int64_t train = 1600, val = 400, test = 400;  // rows per split (whole parcels of 4 pixels)
   int classes = 4, periods = 12, bands = 4;
-  double noise = 0.08;
+  double noise = 0.2;
   std::uint64_t seed = 7;
   bool uint16 = false;  // store x as uint16 reflectance x 10000 with scale_factor
   int folds = 0;        // > 0: a fold column on the test split
