@@ -228,7 +228,7 @@ int runEvaluate(CommandContext& ctx) {
                              .field("mean_step_period_start", date)
                              .text());
     char b[256];
-    std::snprintf(b, sizeof b, "\nearly classification: stops at step %.2f +- %.2f of %d (period starting %s)\n",
+    std::snprintf(b, sizeof b, "\nearly classification: stops at step %.2f +- %.2f of %d, counted from 1 (mean in the period starting %s)\n",
                   ms.mean + 1, ms.std, spec.periods, date.c_str());
     text += b;
   }
