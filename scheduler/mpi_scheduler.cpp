@@ -1,5 +1,6 @@
 #include "mpi_scheduler.hpp"
 
+#include <exception>
 #include <stdexcept>
 
 #include "pipeline/mpi.hpp"
@@ -28,27 +29,10 @@ class StaticSource : public UnitSource {
 
 class DynamicSource : public UnitSource {
  public:
-  DynamicSource(const std::vector<WorkUnit>& pending, MPI_Comm comm) : order_(dynamicOrder(pending)) {
-    int rank = 0;
-    CROPMAP_MPI(MPI_Comm_rank(comm, &rank));
-    // The counter lives on rank 0, which works like every other rank.
-    const MPI_Aint bytes = rank == 0 ? static_cast<MPI_Aint>(sizeof(long long)) : 0;
-    CROPMAP_MPI(MPI_Win_allocate(bytes, sizeof(long long), MPI_INFO_NULL, comm, &counter_, &win_));
-    if (rank == 0) *counter_ = 0;
-    // Nobody fetches before the counter is initialised.
-    CROPMAP_MPI(MPI_Win_fence(0, win_));
-    CROPMAP_MPI(MPI_Win_lock_all(MPI_MODE_NOCHECK, win_));
-  }
-  ~DynamicSource() override {
-    MPI_Win_unlock_all(win_);
-    MPI_Win_free(&win_);  // collective: every rank leaves its loop before this
-  }
+  DynamicSource(const std::vector<WorkUnit>& pending, MPI_Comm comm) : order_(dynamicOrder(pending)), counter_(comm) {}
   std::optional<WorkUnit> next() override {
     if (exhausted_) return std::nullopt;
-    const long long one = 1;
-    long long taken = 0;
-    CROPMAP_MPI(MPI_Fetch_and_op(&one, &taken, MPI_LONG_LONG, 0, 0, MPI_SUM, win_));
-    CROPMAP_MPI(MPI_Win_flush(0, win_));
+    const long long taken = counter_.fetchAdd(1);
     if (taken >= static_cast<long long>(order_.size())) {
       exhausted_ = true;
       return std::nullopt;
@@ -58,12 +42,45 @@ class DynamicSource : public UnitSource {
 
  private:
   std::vector<WorkUnit> order_;
-  MPI_Win win_ = MPI_WIN_NULL;
-  long long* counter_ = nullptr;
+  SharedCounter counter_;
   bool exhausted_ = false;
 };
 
 }  // namespace
+
+SharedCounter::SharedCounter(MPI_Comm comm) {
+  int rank = 0;
+  CROPMAP_MPI(MPI_Comm_rank(comm, &rank));
+  // The value lives on rank 0, which works like every other rank: no master.
+  const MPI_Aint bytes = rank == 0 ? static_cast<MPI_Aint>(sizeof(long long)) : 0;
+  CROPMAP_MPI(MPI_Win_allocate(bytes, sizeof(long long), MPI_INFO_NULL, comm, &value_, &win_));
+  if (rank == 0) *value_ = 0;
+  // Nobody touches the counter before it is initialised.
+  CROPMAP_MPI(MPI_Win_fence(0, win_));
+  CROPMAP_MPI(MPI_Win_lock_all(MPI_MODE_NOCHECK, win_));
+}
+
+SharedCounter::~SharedCounter() {
+  // Freeing the window is collective: not while an exception unwinds on this
+  // rank alone (the job is aborted next; see abortJob).
+  if (std::uncaught_exceptions() > 0) return;
+  MPI_Win_unlock_all(win_);
+  MPI_Win_free(&win_);
+}
+
+long long SharedCounter::fetchAdd(long long n) {
+  long long before = 0;
+  CROPMAP_MPI(MPI_Fetch_and_op(&n, &before, MPI_LONG_LONG, 0, 0, MPI_SUM, win_));
+  CROPMAP_MPI(MPI_Win_flush(0, win_));
+  return before;
+}
+
+long long SharedCounter::read() {
+  long long v = 0, dummy = 0;
+  CROPMAP_MPI(MPI_Fetch_and_op(&dummy, &v, MPI_LONG_LONG, 0, 0, MPI_NO_OP, win_));
+  CROPMAP_MPI(MPI_Win_flush(0, win_));
+  return v;
+}
 
 std::unique_ptr<UnitSource> makeStaticSource(const std::vector<WorkUnit>& pending, MPI_Comm comm) {
   return std::make_unique<StaticSource>(pending, comm);

@@ -35,3 +35,25 @@ std::unique_ptr<UnitSource> makeUnitSource(const std::string& mode, const std::v
 LoadReport gatherLoad(double busySeconds, std::int64_t units, MPI_Comm comm);
 
 }  // namespace cropmap
+
+namespace cropmap {
+
+// A 64-bit counter on rank 0 that any rank adds to or reads without the
+// others taking part (passive-target one-sided MPI). Used for the dynamic
+// work queue and for global progress. Creation and destruction are collective.
+class SharedCounter {
+ public:
+  explicit SharedCounter(MPI_Comm comm);
+  ~SharedCounter();
+  SharedCounter(const SharedCounter&) = delete;
+  SharedCounter& operator=(const SharedCounter&) = delete;
+  // Adds n and returns the value before the addition.
+  long long fetchAdd(long long n);
+  long long read();
+
+ private:
+  MPI_Win win_ = MPI_WIN_NULL;
+  long long* value_ = nullptr;
+};
+
+}  // namespace cropmap

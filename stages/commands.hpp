@@ -2,8 +2,13 @@
 #pragma once
 
 #include "pipeline/cli/cli.hpp"
-#include "stages/bench/bench.hpp"
 #include "stages/predict/predict.hpp"
 #include "stages/train/train.hpp"
 
-namespace cropmap {}  // namespace cropmap
+namespace cropmap {
+
+Command catalogCommand();    // stages/catalog/catalog_command.cpp
+Command compositeCommand();  // stages/composite/composite_command.cpp
+Command benchCommand();      // stages/bench/bench.cpp
+
+}  // namespace cropmap

@@ -8,6 +8,8 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {
       versionCommand(),
       configCommand(),
+      catalogCommand(),
+      compositeCommand(),
       trainCommand(),
       evaluateCommand(),
       predictCommand(),

@@ -1,14 +1,34 @@
 // `cropmap bench <target>`: measured throughput and scaling, printed as a
-// table and written as JSON below run.output/bench/. Targets are rows of one
-// explicit table (bench.cpp); a target measures the communicator it runs on,
-// so scaling figures come from running it at several rank counts
-// (cmake/bench-train.sh does 1, 2 and 4).
+// table and written as JSON. Targets are listed in one table (benchTargets);
+// each stage that has a benchmark adds one entry.
 #pragma once
 
-#include "pipeline/cli/cli.hpp"
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pipeline/context.hpp"
 
 namespace cropmap {
 
-Command benchCommand();
+struct BenchTarget {
+  std::string name;
+  std::string summary;
+  int (*run)(CommandContext&) = nullptr;
+};
+
+const std::vector<BenchTarget>& benchTargets();
+
+// bench composite: stages/bench/bench_composite.cpp (launches its own mpiexec runs)
+int benchComposite(CommandContext& ctx);
+// bench train: stages/train/trainer.cpp, measured on the ranks it runs on
+// (run under mpirun -n N; cmake/bench-train.sh runs 1, 2 and 4)
+int benchTrainOnRanks(CommandContext& ctx);
+
+// Flat JSON object writing and reading for bench results (numbers and strings).
+std::string jsonObject(const std::vector<std::pair<std::string, std::string>>& fields);
+std::string jsonNumber(double v);
+std::string jsonString(const std::string& s);
+std::map<std::string, double> parseFlatJsonNumbers(const std::string& text);
 
 }  // namespace cropmap

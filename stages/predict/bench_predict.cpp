@@ -1,11 +1,15 @@
 // `cropmap bench predict`: the predict stage timed end to end on the run's
-// cube, for every model architecture at 1, 2, 4, ... ranks of the job (ranks
-// are taken from the job's communicator, so one `mpirun -n 4` measures all
-// counts). Models are freshly initialised: inference cost does not depend on
-// the weights, and no training run is needed to measure it.
+// cube, for every model architecture at 1, 2, 4 ranks. One MPI job of the
+// largest rank count measures every count on sub-communicators of its ranks,
+// so models and the cube are opened the same way in each measurement. Models
+// are freshly initialised: inference cost does not depend on the weights, and
+// no training run is needed to measure it.
+#include <boost/program_options.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "inference.hpp"
 #include "pipeline/cube.hpp"
@@ -27,16 +31,82 @@ struct BenchRow {
   PredictReport r;
 };
 
-std::vector<int> rankCounts(int world) {
+std::vector<int> parseRanks(const std::string& text) {
   std::vector<int> out;
-  for (int n = 1; n <= world; n *= 2) out.push_back(n);
-  if (out.back() != world) out.push_back(world);
+  std::stringstream ss(text);
+  std::string r;
+  while (std::getline(ss, r, ',')) {
+    char* end = nullptr;
+    const long v = std::strtol(r.c_str(), &end, 10);
+    if (r.empty() || *end || v < 1 || v > 4096) throw UsageError("--ranks: expected e.g. 1,2,4, got '" + text + "'");
+    out.push_back(static_cast<int>(v));
+  }
+  if (out.empty()) throw UsageError("--ranks: no rank count given");
   return out;
 }
 
+bool underLauncher() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+
+std::string selfExe() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("cropmap") : p.string();
+}
+
+std::string quoted(const std::string& s) {
+  std::string o = "'";
+  for (char c : s) o += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return o + "'";
+}
+
+int benchPredict(CommandContext& ctx, const std::vector<int>& counts);
+
 }  // namespace
 
-int benchPredict(CommandContext& ctx) {
+int benchPredictOnRanks(CommandContext& ctx) {
+  const std::vector<int> counts = parseRanks(ctx.args["ranks"].as<std::string>());
+  const int most = *std::max_element(counts.begin(), counts.end());
+  if (!underLauncher() && most > 1) {
+    // One job of the largest count; the configuration goes along as a file.
+    const fs::path dir = fs::path(ctx.config.run.output) / "bench";
+    fs::create_directories(dir);
+    const std::string cfgPath = (dir / "predict_bench.yaml").string();
+    {
+      std::ofstream out(cfgPath);
+      out << ctx.config.yaml();
+      if (!out) throw std::runtime_error("cannot write " + cfgPath);
+    }
+    std::string cmd = ctx.args["mpiexec"].as<std::string>() + " -n " + std::to_string(most) + " " +
+                      quoted(selfExe()) + " bench predict --config " + quoted(cfgPath) + " --ranks " +
+                      quoted(ctx.args["ranks"].as<std::string>());
+    if (ctx.args.count("model")) cmd += " --model " + quoted(ctx.args["model"].as<std::string>());
+    std::fflush(stdout);
+    const int status = std::system(cmd.c_str());
+    if (status != 0) throw std::runtime_error("`" + cmd + "` failed (status " + std::to_string(status) + ")");
+    return 0;
+  }
+  int argc = 0;
+  char** argv = nullptr;
+  MpiRuntime mpi(&argc, &argv);
+  ctx.mpi = &mpi;
+  log::configure(mpi.rank(), log::parseLevel(ctx.config.log.level), ctx.config.log.all_ranks);
+  std::vector<int> usable;
+  for (int n : counts) {
+    if (n <= mpi.size()) usable.push_back(n);
+    else if (mpi.rank() == 0) log::warn("bench predict: ", n, " ranks asked for, but the job has ", mpi.size());
+  }
+  const int rc = benchPredict(ctx, usable);
+  ctx.mpi = nullptr;
+  return rc;
+}
+
+namespace {
+
+int benchPredict(CommandContext& ctx, const std::vector<int>& counts) {
   const Config& cfg = ctx.config;
   MPI_Comm world = ctx.comm();
   const int rank = ctx.rank();
@@ -61,7 +131,7 @@ int benchPredict(CommandContext& ctx) {
 
   std::vector<BenchRow> rows;
   for (const auto& name : models) {
-    for (int n : rankCounts(ctx.size())) {
+    for (int n : counts) {
       MPI_Comm sub = MPI_COMM_NULL;
       CROPMAP_MPI(MPI_Comm_split(world, rank < n ? 0 : MPI_UNDEFINED, rank, &sub));
       if (sub != MPI_COMM_NULL) {
@@ -115,7 +185,7 @@ int benchPredict(CommandContext& ctx) {
   }
   json += "]\n";
   fs::create_directories(benchDir);
-  const std::string out = (fs::path(benchDir) / ("predict_np" + std::to_string(ctx.size()) + ".json")).string();
+  const std::string out = ctx.args.count("json") ? ctx.args["json"].as<std::string>() : (fs::path(benchDir) / "predict.json").string();
   {
     std::ofstream f(out + ".tmp");
     f << json;
@@ -126,5 +196,7 @@ int benchPredict(CommandContext& ctx) {
   std::printf("written %s\n", out.c_str());
   return 0;
 }
+
+}  // namespace
 
 }  // namespace cropmap::mapping

@@ -67,12 +67,15 @@ PredictReport runPredict(const Config& config, const PredictPaths& paths, const 
                          MPI_Comm comm, Classifier* classifier = nullptr);
 
 Command predictCommand();
-// `cropmap bench predict`: pixels/s of every model at 1, 2, 4, ... ranks of the job.
-int benchPredict(CommandContext& ctx);
+// `cropmap bench predict`: pixels/s of every model at the rank counts of
+// --ranks (default 1,2,4). Under a launcher (mpirun/srun) it measures on
+// sub-communicators of the job; started alone it relaunches itself under
+// --mpiexec with the largest rank count.
+int benchPredictOnRanks(CommandContext& ctx);
 
 }  // namespace cropmap::mapping
 
 namespace cropmap {
-using mapping::benchPredict;
+using mapping::benchPredictOnRanks;
 using mapping::predictCommand;
 }  // namespace cropmap

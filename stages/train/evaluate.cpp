@@ -88,7 +88,7 @@ std::string reportText(const std::string& title, const ClassificationReport& r, 
                 r.overallAccuracy, r.balancedAccuracy, r.kappa, r.macro.f1, r.weighted.f1,
                 r.samples ? static_cast<double>(majority) / static_cast<double>(r.samples) : 0.0);
   os << b;
-  size_t w = 5;
+  size_t w = 12;  // fits "weighted avg"
   for (const auto& n : names) w = std::max(w, n.size());
   std::snprintf(b, sizeof b, "  %-*s %10s %10s %8s %9s\n", static_cast<int>(w), "class", "precision", "recall", "F1",
                 "support");
@@ -228,7 +228,7 @@ int runEvaluate(CommandContext& ctx) {
                              .field("mean_step_period_start", date)
                              .text());
     char b[256];
-    std::snprintf(b, sizeof b, "\nearly classification: stops at step %.2f +- %.2f of %d (period starting %s)\n",
+    std::snprintf(b, sizeof b, "\nearly classification: stops at step %.2f +- %.2f of %d, counted from 1 (mean in the period starting %s)\n",
                   ms.mean + 1, ms.std, spec.periods, date.c_str());
     text += b;
   }

@@ -44,8 +44,9 @@ class EarlyRnnImpl final : public SeriesModelImpl {
  public:
   static constexpr int kHidden = 64;
   explicit EarlyRnnImpl(const ModelSpec& s) {
+    // Submodule names must not be Python keywords ("in"): the archive format is TorchScript.
     norm_ = register_module("norm", nn::LayerNorm(nn::LayerNormOptions({s.bands})));
-    in_ = register_module("in", nn::Linear(s.bands, kHidden));
+    in_ = register_module("embed", nn::Linear(s.bands, kHidden));
     lstm_ = register_module(
         "lstm", nn::LSTM(nn::LSTMOptions(kHidden, kHidden).num_layers(2).dropout(s.dropout).batch_first(true)));
     classify_ = register_module("classify", nn::Linear(kHidden, s.classes));

@@ -78,7 +78,8 @@ void writeStringsAttr(hid_t obj, const char* name, const std::vector<std::string
            H5Aclose);
   std::vector<const char*> ptrs;
   for (const auto& v : values) ptrs.push_back(v.c_str());
-  checked(H5Awrite(attr, type, ptrs.data()), "", std::string("write attr ") + name);
+  const char* none = "";  // HDF5 wants a buffer even for an empty attribute
+  checked(H5Awrite(attr, type, ptrs.empty() ? &none : ptrs.data()), "", std::string("write attr ") + name);
 }
 
 void writeStringAttr(hid_t obj, const char* name, const std::string& value) {
@@ -96,7 +97,8 @@ void writeNumAttr(hid_t obj, const char* name, hid_t type, const std::vector<T>&
   Hid space(checked(n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), "H5Screate"), H5Sclose);
   Hid attr(checked(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), std::string("create attr ") + name),
            H5Aclose);
-  checked(H5Awrite(attr, type, values.data()), "", std::string("write attr ") + name);
+  const T none{};
+  checked(H5Awrite(attr, type, values.empty() ? &none : values.data()), "", std::string("write attr ") + name);
 }
 
 template <class T>
@@ -193,6 +195,7 @@ struct SampleReader::Impl {
     Hid attr(checked(H5Aopen(obj, name, H5P_DEFAULT), info.path + ": open attr " + name), H5Aclose);
     Hid space(checked(H5Aget_space(attr), "H5Aget_space"), H5Sclose);
     hssize_t n = H5Sget_simple_extent_npoints(space);
+    if (n <= 0) return {};
     Hid type = vlenStringType();
     Hid ftype(checked(H5Aget_type(attr), "H5Aget_type"), H5Tclose);
     if (H5Tget_class(ftype) != H5T_STRING || H5Tis_variable_str(ftype) <= 0)
@@ -209,7 +212,8 @@ struct SampleReader::Impl {
     if (!hasAttr(obj, name)) fail(where + name, "attribute missing");
     Hid attr(checked(H5Aopen(obj, name, H5P_DEFAULT), info.path + ": open attr " + name), H5Aclose);
     Hid space(checked(H5Aget_space(attr), "H5Aget_space"), H5Sclose);
-    std::vector<double> out(static_cast<size_t>(H5Sget_simple_extent_npoints(space)));
+    std::vector<double> out(static_cast<size_t>(std::max<hssize_t>(H5Sget_simple_extent_npoints(space), 0)));
+    if (out.empty()) return out;
     checked(H5Aread(attr, H5T_NATIVE_DOUBLE, out.data()), "", info.path + ": read attr " + name);
     return out;
   }
