@@ -1,0 +1,176 @@
+// The cube: the one HDF5 file of a run that every stage after compositing reads
+// (DESIGN §4).
+//
+//   /                      attrs format, format_version, periods (ISO start dates),
+//                          period_ends, bands, band_offsets, scale_factor, fill_value,
+//                          chunk, tiles, config (YAML text)
+//   /tiles/<T>             attrs crs_wkt, epsg, geotransform, width, height
+//   /tiles/<T>/reflectance uint16 [P, B, H, W] chunked [P, B, c, c]; value =
+//                          stored * scale_factor + band_offsets[b]; fill_value = no data
+//   /tiles/<T>/valid       uint8 [P, H, W]: clear observations per period (0 = filled by interpolation)
+//   /tiles/<T>/<layer>     [H, W] chunked [c, c]: per-pixel layers of later stages
+//                          (label int16, parcel int64, split uint8, ...)
+//   /ledger/<stage>/done   uint8 [N]: 1 once work unit n of the stage is written
+//   /ledger/<stage>/units  int64 [N, 5]: tile index, row0, col0, rows, cols of each unit
+//
+// Consistency after a kill: everything that changes metadata (groups, datasets,
+// attributes, ledgers) is created collectively and flushed before any block is
+// written; chunked datasets are allocated at creation. From then on a stage only
+// overwrites raw bytes, so a job killed at any moment leaves a file that opens,
+// and the ledger (written after a unit's data) says exactly which units to redo.
+// Work units are aligned on chunks, so no two ranks ever write into one chunk.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "h5.hpp"
+
+namespace cropmap {
+
+struct TileGrid {
+  std::string name;  // Sentinel-2 tile id, e.g. 33UVP
+  std::string crsWkt;
+  int epsg = 0;
+  std::array<double, 6> geotransform{};  // GDAL order
+  int width = 0;
+  int height = 0;
+  bool operator==(const TileGrid& o) const {
+    return name == o.name && crsWkt == o.crsWkt && epsg == o.epsg && geotransform == o.geotransform &&
+           width == o.width && height == o.height;
+  }
+};
+
+struct CubeLayout {
+  std::vector<std::string> periods;     // ISO start dates
+  std::vector<std::string> periodEnds;  // ISO end dates (exclusive)
+  std::vector<std::string> bands;       // spectral bands then indices
+  std::vector<double> bandOffsets;      // per band: value = stored * scaleFactor + offset
+  double scaleFactor = 1e-4;
+  std::uint16_t fillValue = 65535;
+  int chunk = 64;
+  std::string configYaml;
+};
+
+// A rectangle of a tile grid, in pixels.
+struct Window {
+  int row0 = 0, col0 = 0, rows = 0, cols = 0;
+  std::int64_t pixels() const { return static_cast<std::int64_t>(rows) * cols; }
+};
+
+// One entry of a stage's ledger.
+struct LedgerUnit {
+  int tile = 0;  // index into Cube::tiles()
+  Window window;
+  bool operator==(const LedgerUnit& o) const {
+    return tile == o.tile && window.row0 == o.window.row0 && window.col0 == o.window.col0 &&
+           window.rows == o.window.rows && window.cols == o.window.cols;
+  }
+};
+
+class Cube {
+ public:
+  static constexpr const char* kFormat = "cropmap-cube";
+  static constexpr int kFormatVersion = 1;
+
+  Cube() = default;
+  Cube(Cube&&) = default;
+  Cube& operator=(Cube&&) = default;
+  ~Cube();
+
+  // Collective: writes the root and tile groups, reflectance and valid
+  // datasets (truncating an existing file) and flushes.
+  static Cube create(const std::string& path, MPI_Comm comm, const CubeLayout& layout,
+                     const std::vector<TileGrid>& tiles);
+  // Collective: opens an existing cube and reads its layout and tile grids.
+  static Cube open(const std::string& path, MPI_Comm comm, bool writable);
+
+  const std::string& path() const { return file_.path(); }
+  const CubeLayout& layout() const { return layout_; }
+  const std::vector<TileGrid>& tiles() const { return tiles_; }
+  int tileIndex(const std::string& name) const;  // throws for an unknown tile
+  const TileGrid& tile(const std::string& name) const { return tiles_[static_cast<size_t>(tileIndex(name))]; }
+  int periods() const { return static_cast<int>(layout_.periods.size()); }
+  int bands() const { return static_cast<int>(layout_.bands.size()); }
+
+  // Block I/O of the composite. `data` is [P][B][rows][cols] (reflectance) or
+  // [P][rows][cols] (valid). Writes must be chunk-aligned (see above).
+  void writeReflectance(const std::string& tile, const Window& w, const std::uint16_t* data,
+                        h5::Transfer mode = h5::Transfer::independent);
+  void readReflectance(const std::string& tile, const Window& w, std::uint16_t* data,
+                       h5::Transfer mode = h5::Transfer::independent);
+  void writeValid(const std::string& tile, const Window& w, const std::uint8_t* data,
+                  h5::Transfer mode = h5::Transfer::independent);
+  void readValid(const std::string& tile, const Window& w, std::uint8_t* data,
+                 h5::Transfer mode = h5::Transfer::independent);
+
+  // Per-pixel layers [H, W] of later stages. createLayer is collective and
+  // creates the dataset in every tile (replacing an existing one), filled
+  // with `fill` so that pixels a stage never touches read as "none".
+  template <class T>
+  void createLayer(const std::string& name, T fill) {
+    createLayerImpl(name, h5::nativeType<T>(), &fill);
+  }
+  bool hasLayer(const std::string& name) const;
+  template <class T>
+  void writeLayer(const std::string& tile, const std::string& name, const Window& w, const T* data,
+                  h5::Transfer mode = h5::Transfer::independent) {
+    checkAligned(tile, w, "write of layer " + name);
+    layer(tile, name).write<T>(offsets2(w), counts2(w), data, mode);
+  }
+  template <class T>
+  void readLayer(const std::string& tile, const std::string& name, const Window& w, T* data,
+                 h5::Transfer mode = h5::Transfer::independent) {
+    layer(tile, name).read<T>(offsets2(w), counts2(w), data, mode);
+  }
+
+  // Ledger of a stage's work units (for --resume). createLedger is collective
+  // and starts with nothing done; markDone is independent and must be called
+  // after the unit's data are written.
+  void createLedger(const std::string& stage, const std::vector<LedgerUnit>& units);
+  bool hasLedger(const std::string& stage) const;
+  std::vector<LedgerUnit> ledgerUnits(const std::string& stage);
+  std::vector<std::uint8_t> ledgerDone(const std::string& stage);
+  void markDone(const std::string& stage, std::int64_t unit);
+  // True when the stage has a ledger and every unit is done.
+  bool complete(const std::string& stage);
+
+  // Escape hatches for stages that add their own objects (/legend, /zones):
+  // every metadata change must be collective and followed by flush().
+  h5::File& file() { return file_; }
+  h5::Group root() const { return file_.root(); }
+  h5::Group tileGroup(const std::string& tile) const;
+
+  void flush() { file_.flush(); }
+  void close();  // collective
+
+ private:
+  struct TileData {
+    h5::Group group;
+    h5::Dataset reflectance, valid;
+    std::map<std::string, h5::Dataset> layers;
+  };
+  void createLayerImpl(const std::string& name, hid_t type, const void* fill);
+  h5::Dataset& layer(const std::string& tile, const std::string& name);
+  void checkAligned(const std::string& tile, const Window& w, const std::string& what) const;
+  static std::vector<hsize_t> offsets2(const Window& w) {
+    return {static_cast<hsize_t>(w.row0), static_cast<hsize_t>(w.col0)};
+  }
+  static std::vector<hsize_t> counts2(const Window& w) {
+    return {static_cast<hsize_t>(w.rows), static_cast<hsize_t>(w.cols)};
+  }
+  TileData& data(const std::string& tile);
+
+  // Declared first so it is destroyed last: HDF5 closes a file only after its objects.
+  h5::File file_;
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  CubeLayout layout_;
+  std::vector<TileGrid> tiles_;
+  std::map<std::string, TileData> data_;
+  std::map<std::string, h5::Dataset> ledgers_;
+};
+
+}  // namespace cropmap
