@@ -411,12 +411,17 @@ void Config::validate() const {
     if (std::fabs(s - 1.0) > 1e-6) fail("split.ratios", "shares must add up to 1, they add up to " + shortestDouble(s));
   }
   if (!labels.legend.empty()) {
+    Legend legend;
     try {
-      Legend::load(labels.legend);
+      legend = Legend::load(labels.legend);
     } catch (const std::exception& e) {
       fail("labels.legend", e.what());
     }
+    if (labels.level == 1 && legend.groups.empty())
+      fail("labels.level", "level 1 trains on the legend's groups, but " + labels.legend + " declares none");
   }
+  if (sample.train_size > 0 && sample.min_per_class > sample.train_size)
+    fail("sample.min_per_class", "the guaranteed minimum per class exceeds sample.train_size");
 }
 
 int Config::threads() const {

@@ -3,4 +3,8 @@
 
 #include "pipeline/cli/cli.hpp"
 
-namespace cropmap {}  // namespace cropmap
+namespace cropmap {
+
+Command labelsCommand();
+
+}  // namespace cropmap
