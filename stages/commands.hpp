@@ -6,5 +6,6 @@
 namespace cropmap {
 
 Command labelsCommand();
+Command splitCommand();
 
 }  // namespace cropmap

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
       versionCommand(),
       configCommand(),
       labelsCommand(),
+      splitCommand(),
   };
   return runCli(argc, argv, commands);
 }

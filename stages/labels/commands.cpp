@@ -1,5 +1,6 @@
 // Command-table entries of labels, split and sample.
 #include "labels.hpp"
+#include "stages/split/split.hpp"
 #include "stages/commands.hpp"
 
 namespace cropmap {
@@ -14,6 +15,19 @@ Command labelsCommand() {
       "erodes every parcel by labels.erosion_px and writes /tiles/<T>/label and /parcel into\n"
       "<run.output>/cube.h5. Writes <run.output>/labels_summary.json.";
   c.run = runLabels;
+  return c;
+}
+
+Command splitCommand() {
+  Command c;
+  c.name = "split";
+  c.summary = "spatially disjoint train/validation/test zones, folds and a test buffer, into the cube";
+  c.description =
+      "Assigns zones (split.zones polygons, a split.grid_km grid, or split.patches per tile) to train,\n"
+      "validation and test (split.mode), every parcel wholly to the zone holding most of its pixels,\n"
+      "clears a split.buffer_m buffer around test zones, and writes /tiles/<T>/split, /tiles/<T>/zone\n"
+      "and /zones into the cube, and <run.output>/split_manifest.json.";
+  c.run = runSplit;
   return c;
 }
 
