@@ -7,5 +7,6 @@ namespace cropmap {
 
 Command labelsCommand();
 Command splitCommand();
+Command sampleCommand();
 
 }  // namespace cropmap

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
       configCommand(),
       labelsCommand(),
       splitCommand(),
+      sampleCommand(),
   };
   return runCli(argc, argv, commands);
 }

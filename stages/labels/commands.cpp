@@ -1,5 +1,6 @@
 // Command-table entries of labels, split and sample.
 #include "labels.hpp"
+#include "stages/sample/sample.hpp"
 #include "stages/split/split.hpp"
 #include "stages/commands.hpp"
 
@@ -28,6 +29,19 @@ Command splitCommand() {
       "clears a split.buffer_m buffer around test zones, and writes /tiles/<T>/split, /tiles/<T>/zone\n"
       "and /zones into the cube, and <run.output>/split_manifest.json.";
   c.run = runSplit;
+  return c;
+}
+
+Command sampleCommand() {
+  Command c;
+  c.name = "sample";
+  c.summary = "stratified pixel- or parcel-level samples per split into samples.h5 (parallel)";
+  c.description =
+      "Draws sample.train_size training rows by stratified sampling with class priors (a guaranteed\n"
+      "sample.min_per_class, imbalance damping sample.damping, frequent/rare at sample.percentile) and\n"
+      "validation/test rows in proportion to the classes, reads them from the cube, and writes\n"
+      "<run.output>/samples.h5 with class weights and the train split's band mean and std.";
+  c.run = runSample;
   return c;
 }
 
