@@ -10,6 +10,7 @@ PACKAGES=(
   libgdal-dev gdal-bin
   libtorch-dev libopenblas0-openmp libgloo-dev
   libboost-program-options-dev libyaml-cpp-dev libgtest-dev
+  slurm-wlm munge
 )
 
 missing=()

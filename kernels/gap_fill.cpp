@@ -34,10 +34,10 @@ bool fillSeries(std::uint16_t* v, std::size_t stride, const std::uint8_t* availa
 }
 
 std::int64_t fillGaps(std::uint16_t* series, const std::uint8_t* count, int periods, int bands, std::size_t pixels,
-                      GapMode mode, std::uint16_t fill) {
+                      GapMode mode, std::uint16_t fill, int rowsPerPeriod) {
   std::int64_t empty = 0;
   std::vector<std::uint8_t> avail(static_cast<std::size_t>(periods));
-  const std::size_t periodStride = static_cast<std::size_t>(bands) * pixels;
+  const std::size_t periodStride = static_cast<std::size_t>(rowsPerPeriod > 0 ? rowsPerPeriod : bands) * pixels;
   for (std::size_t px = 0; px < pixels; ++px) {
     int n = 0;
     for (int p = 0; p < periods; ++p) {

@@ -16,10 +16,11 @@ namespace cropmap {
 
 enum class GapMode { linear, neighbourMean };
 
-// series: [periods][bands][pixels], edited in place; count: [periods][pixels].
-// Returns the number of pixels without any observation.
+// series: [periods][rowsPerPeriod][pixels] of which the first `bands` rows of
+// each period are filled, in place (rowsPerPeriod 0 means bands); count:
+// [periods][pixels]. Returns the number of pixels without any observation.
 std::int64_t fillGaps(std::uint16_t* series, const std::uint8_t* count, int periods, int bands, std::size_t pixels,
-                      GapMode mode, std::uint16_t fill);
+                      GapMode mode, std::uint16_t fill, int rowsPerPeriod = 0);
 
 // One series (stride between periods), for tests and the reference: fills
 // values[p * stride] where available[p] is 0. Returns false when nothing

@@ -38,6 +38,15 @@ void sortFixed(std::uint16_t* v) {
   for (const auto& [a, b] : net) compareExchange(v[a], v[b]);
 }
 
+// Lane-wise compare-exchange of two distinct rows of kLanes values.
+inline void compareRows(std::int16_t* __restrict a, std::int16_t* __restrict b) {
+  for (std::size_t i = 0; i < MedianScratch::kLanes; ++i) {
+    const std::int16_t x = a[i], y = b[i];
+    a[i] = x < y ? x : y;
+    b[i] = x < y ? y : x;
+  }
+}
+
 }  // namespace
 
 std::uint16_t medianOf(std::uint16_t* values, int n) {
@@ -66,27 +75,32 @@ std::uint16_t medianOf(std::uint16_t* values, int n) {
 
 void periodMedian(const std::uint16_t* obs, const std::uint8_t* keep, int scenes, int bands, std::size_t pixels,
                   std::uint16_t* out, std::uint8_t* count, std::uint16_t fill, MedianScratch& scratch) {
-  constexpr std::uint16_t kPad = std::numeric_limits<std::uint16_t>::max();
   constexpr std::size_t L = MedianScratch::kLanes;
   assert(scenes >= 0 && scenes <= kMaxScenesPerPeriod);
   // Counts first: they decide where each pixel's median sits.
-  for (std::size_t p = 0; p < pixels; ++p) {
-    unsigned c = 0;
-    for (int s = 0; s < scenes; ++s) c += keep[static_cast<std::size_t>(s) * pixels + p] != 0;
-    count[p] = static_cast<std::uint8_t>(c);
+  std::fill(count, count + pixels, std::uint8_t{0});
+  for (int s = 0; s < scenes; ++s) {
+    const std::uint8_t* k = keep + static_cast<std::size_t>(s) * pixels;
+    for (std::size_t p = 0; p < pixels; ++p) count[p] = static_cast<std::uint8_t>(count[p] + (k[p] != 0));
   }
   if (scenes == 0) {
     std::fill(out, out + static_cast<std::size_t>(bands) * pixels, fill);
     return;
   }
-  int padded = 1;
-  while (padded < scenes) padded <<= 1;
-  if (scratch.networkInputs != padded) {
-    scratch.network = sortingNetwork(padded);
-    scratch.networkInputs = padded;
+  if (scratch.networkInputs != scenes) {
+    // Rows at or beyond `scenes` would hold the padding (the largest value)
+    // and keep it through every comparator, so comparators touching them are
+    // dropped: a network for exactly `scenes` rows.
+    scratch.network.clear();
+    for (const auto& c : sortingNetwork(scenes))
+      if (c.second < scenes) scratch.network.push_back(c);
+    scratch.networkInputs = scenes;
   }
-  scratch.rows.resize(static_cast<std::size_t>(padded) * L);
-  std::uint16_t* rows = scratch.rows.data();
+  scratch.rows.resize(static_cast<std::size_t>(scenes) * L);
+  // Rows hold value ^ 0x8000 as int16: the same order as uint16, and SSE2 has
+  // signed 16-bit min/max, so the comparator loops vectorise on any x86-64.
+  std::int16_t* rows = reinterpret_cast<std::int16_t*>(scratch.rows.data());
+  constexpr std::int16_t kPad = std::numeric_limits<std::int16_t>::max();
 
   for (int b = 0; b < bands; ++b) {
     std::uint16_t* outBand = out + static_cast<std::size_t>(b) * pixels;
@@ -95,27 +109,26 @@ void periodMedian(const std::uint16_t* obs, const std::uint8_t* keep, int scenes
       for (int s = 0; s < scenes; ++s) {
         const std::uint16_t* src = obs + (static_cast<std::size_t>(s) * bands + b) * pixels + p0;
         const std::uint8_t* k = keep + static_cast<std::size_t>(s) * pixels + p0;
-        std::uint16_t* row = rows + static_cast<std::size_t>(s) * L;
-        for (std::size_t i = 0; i < n; ++i) row[i] = k[i] ? src[i] : kPad;
+        std::int16_t* row = rows + static_cast<std::size_t>(s) * L;
+        // Branch-free select so the loop vectorises.
+        for (std::size_t i = 0; i < n; ++i) {
+          const auto v = static_cast<std::int16_t>(src[i] ^ 0x8000u);
+          const auto m = static_cast<std::int16_t>(-static_cast<int>(k[i] != 0));
+          row[i] = static_cast<std::int16_t>((v & m) | (kPad & ~m));
+        }
         for (std::size_t i = n; i < L; ++i) row[i] = kPad;
       }
-      for (int s = scenes; s < padded; ++s) std::fill(rows + static_cast<std::size_t>(s) * L, rows + (s + 1) * L, kPad);
-      for (const auto& [a, c] : scratch.network) {
-        std::uint16_t* ra = rows + static_cast<std::size_t>(a) * L;
-        std::uint16_t* rc = rows + static_cast<std::size_t>(c) * L;
-        for (std::size_t i = 0; i < L; ++i) {
-          const std::uint16_t x = ra[i], y = rc[i];
-          ra[i] = x < y ? x : y;
-          rc[i] = x < y ? y : x;
-        }
-      }
+      for (const auto& cmp : scratch.network)
+        compareRows(rows + static_cast<std::size_t>(cmp.first) * L, rows + static_cast<std::size_t>(cmp.second) * L);
       for (std::size_t i = 0; i < n; ++i) {
         const unsigned c = count[p0 + i];
         if (c == 0) {
           outBand[p0 + i] = fill;
           continue;
         }
-        outBand[p0 + i] = midpoint(rows[static_cast<std::size_t>((c - 1) / 2) * L + i], rows[static_cast<std::size_t>(c / 2) * L + i]);
+        const auto lo = static_cast<std::uint16_t>(rows[static_cast<std::size_t>((c - 1) / 2) * L + i] ^ 0x8000);
+        const auto hi = static_cast<std::uint16_t>(rows[static_cast<std::size_t>(c / 2) * L + i] ^ 0x8000);
+        outBand[p0 + i] = midpoint(lo, hi);
       }
     }
   }

@@ -5,7 +5,8 @@
 // vector and sorting it, the kernel works on rows of many pixels at once:
 // masked observations are replaced by the largest uint16 value, the scene rows
 // are sorted lane-wise by a fixed Batcher odd-even merge network (min/max on
-// contiguous rows, which the compiler vectorises), and each pixel reads its
+// contiguous rows, which the compiler vectorises; comparators that only touch
+// padding are dropped), and each pixel reads its
 // median at positions (n-1)/2 and n/2 of its sorted column, where n is its
 // number of kept observations. The largest value sorts after every real value,
 // so the first n entries of a column are exactly the kept ones. Scratch memory

@@ -477,4 +477,21 @@ static std::string render(const Config& c, bool annotate) {
 std::string Config::dump() const { return render(*this, true); }
 std::string Config::yaml() const { return render(*this, false); }
 
+std::string Config::sectionYaml(const std::string& section) const {
+  Config copy = *this;
+  Declarer d;
+  copy.declare(d);
+  bool known = false;
+  std::ostringstream os;
+  for (const auto& o : d.options()) {
+    if (o.path != section && o.path.rfind(section + ".", 0) != 0) continue;
+    known = true;
+    std::string indent(2 * depthOf(o.path), ' ');
+    if (o.isSection()) os << indent << leaf(o.path) << ":\n";
+    else os << indent << leaf(o.path) << ": " << optionValueYaml(*o.ref) << "\n";
+  }
+  if (!known) throw std::invalid_argument("no configuration section '" + section + "'");
+  return os.str();
+}
+
 }  // namespace cropmap

@@ -49,6 +49,8 @@ struct Config {
   std::string dump() const;
   // Plain YAML of the values only (stored in outputs, compared for `run` skipping).
   std::string yaml() const;
+  // Plain YAML of one section's values ("composite:" and its keys).
+  std::string sectionYaml(const std::string& section) const;
 
   // Throws ConfigError located at the option's origin.
   [[noreturn]] void fail(const std::string& path, const std::string& message) const;

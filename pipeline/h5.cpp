@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <exception>
 #include <mutex>
 
 namespace cropmap::h5 {
@@ -52,7 +53,7 @@ std::int64_t check(std::int64_t status, const std::string& context, const char* 
 }
 
 void Handle::reset() noexcept {
-  if (id_ >= 0 && closer_) closer_(id_);
+  if (id_ >= 0 && closer_ && !(std::uncaught_exceptions() > 0 && H5Iget_type(id_) == H5I_FILE)) closer_(id_);
   id_ = H5I_INVALID_HID;
 }
 

@@ -58,6 +58,9 @@ class Handle {
   void close(const std::string& context);
 
  private:
+  // Closes the identifier, except a file while an exception unwinds: closing a
+  // parallel file is collective, and the other ranks are not there to take
+  // part (the job is about to be aborted; the metadata was flushed earlier).
   void reset() noexcept;
   hid_t id_ = H5I_INVALID_HID;
   Closer closer_ = nullptr;

@@ -8,9 +8,12 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {
       versionCommand(),
       configCommand(),
+      catalogCommand(),
+      compositeCommand(),
       labelsCommand(),
       splitCommand(),
       sampleCommand(),
+      benchCommand(),
   };
   return runCli(argc, argv, commands);
 }

@@ -9,7 +9,7 @@
 
 namespace cropmap {
 
-std::string jsonString(const std::string& s) {
+std::string jsonQuote(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     if (c == '"' || c == '\\') {

@@ -8,7 +8,7 @@
 
 namespace cropmap {
 
-std::string jsonString(const std::string& s);
+std::string jsonQuote(const std::string& s);
 // Writes text to path through a temporary name and a rename.
 void writeTextAtomically(const std::string& path, const std::string& text);
 

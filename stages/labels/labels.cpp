@@ -14,6 +14,7 @@
 #include "kernels/sampling.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/progress.hpp"
+#include "scheduler/mpi_scheduler.hpp"
 
 namespace cropmap {
 
@@ -38,6 +39,16 @@ std::vector<LedgerUnit> blockUnits(const Cube& cube, int block) {
                                                                  std::min(block, g.width - c)}});
   }
   return units;
+}
+
+std::vector<WorkUnit> schedulerUnits(const std::vector<LedgerUnit>& units) {
+  std::vector<WorkUnit> out;
+  for (size_t i = 0; i < units.size(); ++i) {
+    const auto& u = units[i];
+    out.push_back(WorkUnit{static_cast<std::int64_t>(i), u.tile, u.window.row0, u.window.col0, u.window.rows,
+                           u.window.cols, static_cast<double>(u.window.pixels())});
+  }
+  return out;
 }
 
 BlockLabels labelBlock(ParcelSource& source, const TileGrid& tile, int tileIndex, const Window& w, int r,
@@ -117,14 +128,14 @@ std::string summaryJson(const std::vector<TileGrid>& tiles, const Legend& legend
                         const std::string& register_) {
   const auto names = legend.classNames(level);
   std::ostringstream js;
-  js << "{\n  \"register\": " << jsonString(register_) << ",\n  \"legend\": " << jsonString(legend.file)
+  js << "{\n  \"register\": " << jsonQuote(register_) << ",\n  \"legend\": " << jsonQuote(legend.file)
      << ",\n  \"level\": " << level << ",\n  \"tiles\": {";
   for (size_t t = 0; t < tiles.size(); ++t) {
     const std::int64_t* s = sums.data() + t * static_cast<size_t>(tc.stride());
     const int K = tc.classes;
-    js << (t ? ",\n" : "\n") << "    " << jsonString(tiles[t].name) << ": {\n      \"classes\": [";
+    js << (t ? ",\n" : "\n") << "    " << jsonQuote(tiles[t].name) << ": {\n      \"classes\": [";
     for (int c = 0; c < K; ++c)
-      js << (c ? ",\n" : "\n") << "        {\"id\": " << c << ", \"name\": " << jsonString(names[c])
+      js << (c ? ",\n" : "\n") << "        {\"id\": " << c << ", \"name\": " << jsonQuote(names[c])
          << ", \"parcels\": " << s[c] << ", \"pixels\": " << s[K + c] << ", \"eroded_away\": " << s[2 * K + c] << "}";
     const std::int64_t* q = s + 3 * K;
     js << "\n      ],\n      \"ignored\": " << q[0] << ", \"unknown\": " << q[1] << ", \"too_small\": " << q[2]
@@ -133,7 +144,7 @@ std::string summaryJson(const std::vector<TileGrid>& tiles, const Legend& legend
     auto it = unknown.find(static_cast<int>(t));
     if (it != unknown.end())
       for (const auto& [code, n] : it->second) {
-        js << (first ? "" : ", ") << jsonString(code) << ": " << n;
+        js << (first ? "" : ", ") << jsonQuote(code) << ": " << n;
         first = false;
       }
     js << "}\n    }";
@@ -150,14 +161,14 @@ int runLabels(CommandContext& ctx) {
   if (cfg.labels.legend.empty()) throw UsageError("labels.legend is not set: give a legend YAML (see configs/legends/)");
   const Legend legend = Legend::load(cfg.labels.legend);
   const int K = legend.numClasses(cfg.labels.level);
-  ParcelSource source(cfg.labels, legend);
+  ParcelSource parcels(cfg.labels, legend);
 
   const std::string cubePath = (std::filesystem::path(cfg.run.output) / "cube.h5").string();
   if (!std::filesystem::exists(cubePath))
     throw UsageError(cubePath + ": no cube; run `cropmap composite` with the same configuration first");
   Cube cube = Cube::open(cubePath, ctx.comm(), true);
   // Every transformation is built (and so checked) before any collective write.
-  for (const auto& t : cube.tiles()) source.prepare(t);
+  for (const auto& t : cube.tiles()) parcels.prepare(t);
 
   if (ctx.resume && cube.hasLayer("label") && cube.hasLedger("labels") && cube.complete("labels")) {
     log::info("labels: complete in ", cubePath, "; nothing to do (--resume)");
@@ -195,28 +206,36 @@ int runLabels(CommandContext& ctx) {
   cube.createLedger("labels", units);
   cube.flush();
 
-  log::info("labels: ", source.where(), " (", source.featureCount(), " parcels) onto ", cube.tiles().size(),
+  log::info("labels: ", parcels.where(), " (", parcels.featureCount(), " parcels) onto ", cube.tiles().size(),
             " tiles, ", units.size(), " blocks of ", block, " px, erosion ", cfg.labels.erosion_px, " px, ", size,
             " ranks");
-  // Static round-robin over (tile, block) units: labelling costs about the
-  // same per block, and a fixed assignment keeps the reduction order fixed.
-  std::vector<size_t> mine;
-  for (size_t i = static_cast<size_t>(rank); i < units.size(); i += static_cast<size_t>(size)) mine.push_back(i);
-  Progress progress("labels", static_cast<std::int64_t>(mine.size()), "blocks", rank == 0);
+  // Units from the scheduler (composite.scheduler: static LPT or dynamic):
+  // every output is a function of its unit alone and the reductions below are
+  // integer sums, so the assignment never changes a result.
+  const auto unitSource = makeUnitSource(cfg.composite.scheduler, schedulerUnits(units), ctx.comm());
+  Progress progress("labels", static_cast<std::int64_t>((units.size() + size - 1) / size), "blocks", rank == 0);
   std::vector<std::vector<ParcelRecord>> outgoing(static_cast<size_t>(size));
   std::map<std::uint64_t, std::string> codes;
-  for (size_t i : mine) {
+  double busy = 0;
+  std::int64_t done = 0;
+  while (auto wu = unitSource->next()) {
+    const double t0 = MPI_Wtime();
+    const size_t i = static_cast<size_t>(wu->index);
     const auto& u = units[i];
     const TileGrid& tile = cube.tiles()[static_cast<size_t>(u.tile)];
-    BlockLabels b = labelBlock(source, tile, u.tile, u.window, cfg.labels.erosion_px, &codes);
+    BlockLabels b = labelBlock(parcels, tile, u.tile, u.window, cfg.labels.erosion_px, &codes);
     cube.writeLayer<std::int16_t>(tile.name, "label", u.window, b.label.data());
     cube.writeLayer<std::int64_t>(tile.name, "parcel", u.window, b.parcel.data());
     cube.markDone("labels", static_cast<std::int64_t>(i));
     for (const auto& rec : b.records)
       outgoing[static_cast<size_t>(ownerOf(static_cast<std::uint64_t>(rec.parcel), size))].push_back(rec);
+    busy += MPI_Wtime() - t0;
+    ++done;
     progress.add();
   }
   progress.finish();
+  const LoadReport load = gatherLoad(busy, done, ctx.comm());
+  log::info("labels: load balance max/mean ", load.imbalance(), " (", cfg.composite.scheduler, ")");
 
   // Per (tile, parcel) over all blocks: a parcel is labelled on a tile when any
   // pixel survived erosion, eroded away when it had pixels and none survived.
@@ -293,7 +312,7 @@ int runLabels(CommandContext& ctx) {
       while (in >> t >> h >> n) unknown[t][names.count(h) ? names[h] : "?"] += n;
     }
     const std::string path = (std::filesystem::path(cfg.run.output) / "labels_summary.json").string();
-    writeTextAtomically(path, summaryJson(tiles, legend, cfg.labels.level, sums, tc, unknown, source.where()));
+    writeTextAtomically(path, summaryJson(tiles, legend, cfg.labels.level, sums, tc, unknown, parcels.where()));
     const auto names0 = legend.classNames(cfg.labels.level);
     for (size_t t = 0; t < T; ++t) {
       const std::int64_t* s = sums.data() + t * static_cast<size_t>(tc.stride());

@@ -16,6 +16,7 @@
 #include "parcels.hpp"
 #include "pipeline/context.hpp"
 #include "pipeline/cube.hpp"
+#include "scheduler/work_units.hpp"
 
 namespace cropmap {
 
@@ -47,6 +48,9 @@ std::vector<LedgerUnit> blockUnits(const Cube& cube, int block);
 int blockEdge(const Cube& cube, int blockSize);
 
 std::uint64_t codeHash(const std::string& code);
+
+// The units as the scheduler takes them (cost: pixels of the window).
+std::vector<WorkUnit> schedulerUnits(const std::vector<LedgerUnit>& units);
 
 int runLabels(CommandContext& ctx);
 

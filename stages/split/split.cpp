@@ -13,6 +13,7 @@
 #include "pipeline/legend.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/progress.hpp"
+#include "scheduler/mpi_scheduler.hpp"
 #include "stages/labels/exchange.hpp"
 #include "stages/labels/json.hpp"
 #include "stages/labels/labels.hpp"
@@ -72,8 +73,10 @@ int runSplit(CommandContext& ctx) {
 
   const int block = blockEdge(cube, cfg.composite.block_size);
   const auto units = blockUnits(cube, block);
-  std::vector<size_t> mine;
-  for (size_t i = static_cast<size_t>(rank); i < units.size(); i += static_cast<size_t>(size)) mine.push_back(i);
+  // Both passes take units from the scheduler; votes and counts are integer
+  // sums, so which rank processes a unit never changes a result.
+  const auto workUnits = schedulerUnits(units);
+  const auto perRank = static_cast<std::int64_t>((units.size() + static_cast<size_t>(size) - 1) / static_cast<size_t>(size));
   const double pixel = std::fabs(tiles.empty() ? 10.0 : tiles[0].geotransform[1]);
   const int halo = sc.buffer_m > 0 ? static_cast<int>(std::ceil(sc.buffer_m / pixel)) : 0;
   log::info("split: ", sc.mode, " over ", zones.describe(), ", buffer ", sc.buffer_m, " m (", halo, " px), ",
@@ -102,8 +105,10 @@ int runSplit(CommandContext& ctx) {
   std::vector<std::uint8_t> has;
   std::vector<ZoneKey> seen;
   {
-    Progress progress("split (zones)", static_cast<std::int64_t>(mine.size()), "blocks", rank == 0);
-    for (size_t i : mine) {
+    Progress progress("split (zones)", perRank, "blocks", rank == 0);
+    const auto unitSource = makeUnitSource(cfg.composite.scheduler, workUnits, ctx.comm());
+    while (auto wu = unitSource->next()) {
+      const size_t i = static_cast<size_t>(wu->index);
       const auto& u = units[i];
       const TileGrid& g = tiles[static_cast<size_t>(u.tile)];
       const Window& w = u.window;
@@ -244,8 +249,10 @@ int runSplit(CommandContext& ctx) {
   std::vector<std::int64_t> pixelCounts(static_cast<size_t>(4 * K), 0), bufferPixels(static_cast<size_t>(K), 0);
   const double limit2 = (sc.buffer_m / pixel) * (sc.buffer_m / pixel);
   {
-    Progress progress("split (write)", static_cast<std::int64_t>(mine.size()), "blocks", rank == 0);
-    for (size_t i : mine) {
+    Progress progress("split (write)", perRank, "blocks", rank == 0);
+    const auto unitSource = makeUnitSource(cfg.composite.scheduler, workUnits, ctx.comm());
+    while (auto wu = unitSource->next()) {
+      const size_t i = static_cast<size_t>(wu->index);
       const auto& u = units[i];
       const TileGrid& g = tiles[static_cast<size_t>(u.tile)];
       const Window& w = u.window;
@@ -309,7 +316,7 @@ int runSplit(CommandContext& ctx) {
     std::ostringstream js;
     int zonesPer[4] = {0, 0, 0, 0};
     for (auto s : zs.split) zonesPer[s]++;
-    js << "{\n  \"mode\": " << jsonString(sc.mode) << ",\n  \"zones_source\": " << jsonString(zones.describe())
+    js << "{\n  \"mode\": " << jsonQuote(sc.mode) << ",\n  \"zones_source\": " << jsonQuote(zones.describe())
        << ",\n  \"seed\": " << cfg.run.seed << ",\n  \"buffer_m\": " << sc.buffer_m << ",\n  \"folds\": " << sc.folds
        << ",\n  \"zones\": {\"train\": " << zonesPer[1] << ", \"val\": " << zonesPer[2] << ", \"test\": " << zonesPer[3]
        << "},\n  \"parcel_rule\": \"a parcel goes wholly to the zone holding most of its labelled pixels; ties to the "
@@ -317,9 +324,9 @@ int runSplit(CommandContext& ctx) {
        << outsideParcels << ",\n  \"splits\": {";
     std::vector<std::string> warnings;
     for (int s = 1; s <= 3; ++s) {
-      js << (s > 1 ? "," : "") << "\n    " << jsonString(kernels::splitName(s)) << ": [";
+      js << (s > 1 ? "," : "") << "\n    " << jsonQuote(kernels::splitName(s)) << ": [";
       for (int c = 0; c < K; ++c)
-        js << (c ? "," : "") << "\n      {\"class\": " << c << ", \"name\": " << jsonString(classNames[c])
+        js << (c ? "," : "") << "\n      {\"class\": " << c << ", \"name\": " << jsonQuote(classNames[c])
            << ", \"parcels\": " << pc[s * K + c] << ", \"pixels\": " << px[s * K + c] << "}";
       js << "\n    ]";
     }
@@ -332,7 +339,7 @@ int runSplit(CommandContext& ctx) {
         warnings.push_back("class " + std::to_string(c) + " (" + classNames[c] + ") has no test samples");
     }
     for (size_t i = 0; i < warnings.size(); ++i) {
-      js << (i ? ", " : "") << jsonString(warnings[i]);
+      js << (i ? ", " : "") << jsonQuote(warnings[i]);
       log::warn("split: ", warnings[i]);
     }
     js << "]\n}\n";

@@ -234,3 +234,13 @@ TEST(Config, ThreadsFromSlurm) {
   c.compute.threads = 2;
   EXPECT_EQ(c.threads(), 2);
 }
+
+TEST(Config, SectionYamlHoldsOnlyThatSection) {
+  Config c;
+  c.composite.chunk = 32;
+  const std::string s = c.sectionYaml("composite");
+  EXPECT_EQ(s.rfind("composite:\n", 0), 0u) << s;
+  EXPECT_NE(s.find("  chunk: 32\n"), std::string::npos) << s;
+  EXPECT_EQ(s.find("run:"), std::string::npos);
+  EXPECT_THROW(c.sectionYaml("nosuch"), std::invalid_argument);
+}

@@ -1,0 +1,86 @@
+#include "bench.hpp"
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <regex>
+
+#include "stages/commands.hpp"
+
+namespace po = boost::program_options;
+
+namespace cropmap {
+
+const std::vector<BenchTarget>& benchTargets() {
+  static const std::vector<BenchTarget> targets = {
+      {"composite", "median/gap-fill kernel vs memory bandwidth; end to end at 1, 2, 4 ranks", benchComposite},
+  };
+  return targets;
+}
+
+std::string jsonNumber(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string jsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string jsonObject(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string s = "{";
+  for (size_t i = 0; i < fields.size(); ++i)
+    s += (i ? ",\n  " : "\n  ") + jsonString(fields[i].first) + ": " + fields[i].second;
+  return s + "\n}";
+}
+
+std::map<std::string, double> parseFlatJsonNumbers(const std::string& text) {
+  std::map<std::string, double> out;
+  static const std::regex re(R"re("([A-Za-z0-9_]+)"\s*:\s*(-?[0-9.eE+-]+))re");
+  for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it)
+    out[(*it)[1]] = std::stod((*it)[2]);
+  return out;
+}
+
+Command benchCommand() {
+  Command c;
+  c.name = "bench";
+  c.summary = "measured throughput and scaling of a stage (bench composite, ...), as a table and JSON";
+  c.description = "targets:\n";
+  for (const auto& t : benchTargets()) c.description += "  " + t.name + "  " + t.summary + "\n";
+  // The benchmark launches its own MPI jobs (mpiexec -n 1, 2, 4): the front end does not start MPI.
+  c.usesMpi = false;
+  c.addOptions = [](po::options_description& o, po::positional_options_description& p) {
+    o.add_options()("target", po::value<std::string>(), "what to measure (see the list above)")(
+        "ranks", po::value<std::string>()->default_value("1,2,4"), "rank counts of the end-to-end runs")(
+        "size", po::value<int>()->default_value(512), "tile side of the synthetic region, pixels")(
+        "tiles", po::value<int>()->default_value(2), "tiles of the synthetic region")(
+        "layout", po::value<std::string>()->default_value("geotiff"), "synthetic region layout: geotiff|safe")(
+        "mpiexec", po::value<std::string>()->default_value("mpiexec"), "MPI launcher for the scaling runs")(
+        "json", po::value<std::string>(), "where to write the JSON (default <run.output>/bench/<target>.json)")(
+        "kernel-only", "skip the end-to-end runs");
+    p.add("target", 1);
+  };
+  c.run = [](CommandContext& ctx) {
+    if (!ctx.args.count("target")) throw UsageError("bench needs a target, e.g. `cropmap bench composite`");
+    const std::string what = ctx.args["target"].as<std::string>();
+    for (const auto& t : benchTargets())
+      if (t.name == what) return t.run(ctx);
+    std::string names;
+    for (const auto& t : benchTargets()) names += (names.empty() ? "" : "|") + t.name;
+    throw UsageError("unknown bench target '" + what + "' (" + names + ")");
+  };
+  return c;
+}
+
+}  // namespace cropmap

@@ -1,0 +1,31 @@
+// `cropmap bench <target>`: measured throughput and scaling, printed as a
+// table and written as JSON. Targets are listed in one table (benchTargets);
+// each stage that has a benchmark adds one entry.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pipeline/context.hpp"
+
+namespace cropmap {
+
+struct BenchTarget {
+  std::string name;
+  std::string summary;
+  int (*run)(CommandContext&) = nullptr;
+};
+
+const std::vector<BenchTarget>& benchTargets();
+
+// bench composite: stages/bench/bench_composite.cpp
+int benchComposite(CommandContext& ctx);
+
+// Flat JSON object writing and reading for bench results (numbers and strings).
+std::string jsonObject(const std::vector<std::pair<std::string, std::string>>& fields);
+std::string jsonNumber(double v);
+std::string jsonString(const std::string& s);
+std::map<std::string, double> parseFlatJsonNumbers(const std::string& text);
+
+}  // namespace cropmap

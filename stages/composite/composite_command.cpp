@@ -1,0 +1,53 @@
+// `cropmap composite`: the scenes of the catalog to the cube.
+#include <boost/program_options.hpp>
+#include <fstream>
+
+#include "composite.hpp"
+#include "stages/bench/bench.hpp"
+#include "stages/commands.hpp"
+
+namespace cropmap {
+
+Command compositeCommand() {
+  Command c;
+  c.name = "composite";
+  c.summary = "cloud-masked per-period medians with gap filling, in parallel, into <run.output>/cube.h5";
+  c.description =
+      "Run under mpirun/srun for more ranks. Work units are blocks of composite.block_size pixels,\n"
+      "handed out statically (LPT by cost) or dynamically (composite.scheduler). --resume continues an\n"
+      "interrupted run from the cube's ledger and gives the same cube as an uninterrupted run.";
+  c.addOptions = [](boost::program_options::options_description& o,
+                   boost::program_options::positional_options_description&) {
+    o.add_options()("stats-json", boost::program_options::value<std::string>(),
+                    "write the run's timings and throughput as JSON to this file (rank 0)");
+  };
+  c.run = [](CommandContext& ctx) {
+    const CompositeStats st = runComposite(ctx.config, ctx.comm(), ctx.resume);
+    if (ctx.rank() == 0 && ctx.args.count("stats-json")) {
+      const std::string path = ctx.args["stats-json"].as<std::string>();
+      std::ofstream out(path);
+      out << jsonObject({{"ranks", jsonNumber(ctx.size())},
+                         {"wall_s", jsonNumber(st.wall)},
+                         {"catalog_s", jsonNumber(st.catalog)},
+                         {"read_s", jsonNumber(st.read)},
+                         {"mask_median_s", jsonNumber(st.maskMedian)},
+                         {"interpolate_s", jsonNumber(st.interpolate)},
+                         {"write_s", jsonNumber(st.write)},
+                         {"units", jsonNumber(static_cast<double>(st.units))},
+                         {"observations", jsonNumber(static_cast<double>(st.observations))},
+                         {"bytes_read", jsonNumber(static_cast<double>(st.bytesRead))},
+                         {"no_data_pixels", jsonNumber(static_cast<double>(st.noDataPixels))},
+                         {"failed_reads", jsonNumber(static_cast<double>(st.failedReads))},
+                         {"busy_max_s", jsonNumber(st.load.max())},
+                         {"busy_mean_s", jsonNumber(st.load.mean())},
+                         {"imbalance", jsonNumber(st.load.imbalance())},
+                         {"cube", jsonString(st.cubePath)}})
+          << "\n";
+      if (!out) throw std::runtime_error(path + ": cannot write the statistics");
+    }
+    return 0;
+  };
+  return c;
+}
+
+}  // namespace cropmap

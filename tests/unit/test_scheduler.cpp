@@ -1,0 +1,107 @@
+// Scheduler logic without MPI: unit cutting, LPT assignment, resume filtering.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "scheduler/work_units.hpp"
+
+using namespace cropmap;
+
+TEST(WorkUnits, BlocksCoverTilesExactlyWithCosts) {
+  auto units = makeUnits({{100, 70, 3.0}, {64, 64, 10.0}}, 32);
+  // tile 0: 4 x 3 blocks (last column 4 px wide, last row 6 px), tile 1: 2 x 2
+  ASSERT_EQ(units.size(), 12u + 4u);
+  std::int64_t covered0 = 0;
+  for (const auto& u : units) {
+    EXPECT_EQ(u.index, &u - units.data());
+    if (u.tile == 0) covered0 += static_cast<std::int64_t>(u.rows) * u.cols;
+    EXPECT_DOUBLE_EQ(u.cost, (u.tile == 0 ? 3.0 : 10.0) * u.rows * u.cols);
+  }
+  EXPECT_EQ(covered0, 100 * 70);
+  EXPECT_EQ(units[3].cols, 4);
+  EXPECT_EQ(units[11].rows, 6);
+  EXPECT_EQ(units[12].tile, 1);
+}
+
+TEST(WorkUnits, LptAssignsEachUnitOnceAndBalances) {
+  // Hand case: costs 7,6,5,4,3 on 2 ranks -> LPT gives {7,4,3}=14? no: 7->r0, 6->r1, 5->r1(11), 4->r0(11), 3->r0(14)... check
+  std::vector<WorkUnit> units;
+  for (double c : {5.0, 7.0, 3.0, 6.0, 4.0}) {
+    WorkUnit u;
+    u.index = static_cast<std::int64_t>(units.size());
+    u.cost = c;
+    units.push_back(u);
+  }
+  auto a = assignStatic(units, 2);
+  auto load = [&](int r) {
+    double s = 0;
+    for (const auto& u : a[static_cast<size_t>(r)]) s += u.cost;
+    return s;
+  };
+  // 7 -> r0; 6 -> r1; 5 -> r1 (11); 4 -> r0 (11); 3 -> r0 (14, tie to the lowest rank)
+  EXPECT_DOUBLE_EQ(load(0), 14);
+  EXPECT_DOUBLE_EQ(load(1), 11);
+  // each rank's list is in index order
+  for (const auto& list : a)
+    EXPECT_TRUE(std::is_sorted(list.begin(), list.end(), [](auto& x, auto& y) { return x.index < y.index; }));
+
+  // Random costs: every unit exactly once, and within LPT's 4/3 bound of the lower bound.
+  std::mt19937 rng(3);
+  std::vector<WorkUnit> many;
+  for (int i = 0; i < 500; ++i) {
+    WorkUnit u;
+    u.index = i;
+    u.cost = 1 + rng() % 1000;
+    many.push_back(u);
+  }
+  for (int ranks : {1, 3, 7, 64}) {
+    auto as = assignStatic(many, ranks);
+    std::set<std::int64_t> seen;
+    double maxLoad = 0, total = 0, biggest = 0;
+    for (const auto& list : as) {
+      double l = 0;
+      for (const auto& u : list) {
+        EXPECT_TRUE(seen.insert(u.index).second);
+        l += u.cost;
+      }
+      maxLoad = std::max(maxLoad, l);
+    }
+    for (const auto& u : many) total += u.cost, biggest = std::max(biggest, u.cost);
+    EXPECT_EQ(seen.size(), many.size());
+    const double lower = std::max(total / ranks, biggest);
+    EXPECT_LE(maxLoad, lower * 4.0 / 3.0 + 1e-9) << ranks;
+  }
+}
+
+TEST(WorkUnits, ResumeSkipsDoneUnits) {
+  auto units = makeUnits({{64, 64, 1.0}}, 16);  // 16 units
+  std::vector<std::uint8_t> done(units.size(), 0);
+  done[0] = done[5] = done[15] = 1;
+  auto pending = pendingUnits(units, done);
+  ASSERT_EQ(pending.size(), 13u);
+  for (const auto& u : pending) EXPECT_FALSE(u.index == 0 || u.index == 5 || u.index == 15);
+  EXPECT_EQ(pendingUnits(units, {}).size(), 16u);
+}
+
+TEST(WorkUnits, DynamicOrderLongestFirst) {
+  auto units = makeUnits({{40, 40, 1.0}}, 32);  // costs 1024, 256, 256, 64
+  auto order = dynamicOrder(units);
+  EXPECT_EQ(order[0].index, 0);
+  EXPECT_EQ(order[1].index, 1);  // ties keep index order
+  EXPECT_EQ(order[2].index, 2);
+  EXPECT_EQ(order[3].index, 3);
+}
+
+TEST(LoadReport, MaxMeanImbalance) {
+  LoadReport r;
+  r.busy = {2.0, 4.0, 3.0, 3.0};
+  r.units = {1, 2, 3, 4};
+  EXPECT_DOUBLE_EQ(r.max(), 4.0);
+  EXPECT_DOUBLE_EQ(r.mean(), 3.0);
+  EXPECT_NEAR(r.imbalance(), 4.0 / 3.0, 1e-12);
+  EXPECT_NE(r.text().find("max/mean 1.333"), std::string::npos) << r.text();
+  EXPECT_DOUBLE_EQ(LoadReport{}.imbalance(), 1.0);
+}
