@@ -2,5 +2,6 @@
 #pragma once
 
 #include "pipeline/cli/cli.hpp"
+#include "stages/synth/synth_stage.hpp"
 
 namespace cropmap {}  // namespace cropmap
