@@ -2,6 +2,7 @@
 #pragma once
 
 #include "pipeline/cli/cli.hpp"
+#include "stages/synth/synth_stage.hpp"
 
 namespace cropmap {
 
