@@ -8,8 +8,12 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {
       versionCommand(),
       configCommand(),
+      synthCommand(),
       catalogCommand(),
       compositeCommand(),
+      labelsCommand(),
+      splitCommand(),
+      sampleCommand(),
       trainCommand(),
       evaluateCommand(),
       predictCommand(),

@@ -88,15 +88,15 @@ void writePart(const std::string& path, const TileGrid& grid, const BlockMap& bl
   const std::string tmp = gdal::temporaryName(path);
   const Window& w = block.window;
   {
-    auto ds = gdal::createRaster("GTiff", tmp, w.cols, w.rows, block.bands, gdal::PixelType::byte,
+    auto ds = gdal::createRaster("GTiff", tmp, w.cols, w.rows, block.bands, gdal::PixelType::u8,
                                  {"INTERLEAVE=BAND"});
-    gdal::setGeoreference(ds.get(), windowTransform(grid, w), grid.crsWkt, tmp);
+    gdal::setGeoreference(ds.get(), windowTransform(grid, w), *gdal::srsFromWkt(grid.crsWkt), tmp);
     for (int b = 0; b < block.bands; ++b) {
       GDALRasterBand* band = ds->GetRasterBand(b + 1);
       gdal::check(band->SetNoDataValue(kNoData), tmp + ": set no-data value");
-      gdal::writeWindow(band, 0, 0, w.cols, w.rows, block.band(b), tmp + " band " + std::to_string(b + 1));
+      gdal::writeWindow(ds.get(), b + 1, 0, 0, w.cols, w.rows, block.band(b), tmp);
     }
-    gdal::closeChecked(ds, tmp);
+    gdal::close(ds, tmp);
   }
   gdal::commitRaster(tmp, path);
 }
@@ -152,7 +152,7 @@ void assembleTile(const TileGrid& grid, const std::vector<std::pair<Window, std:
   auto vrt = gdal::openVrtXml(xml.str(), context);
   // Georeferencing straight from the cube's tile grid, so the map lands on the
   // very pixels the cube describes.
-  gdal::setGeoreference(vrt.get(), grid.geotransform, grid.crsWkt, context);
+  gdal::setGeoreference(vrt.get(), grid.geotransform, *gdal::srsFromWkt(grid.crsWkt), context);
   styleClassBand(vrt->GetRasterBand(1), style, context);
   for (int b = 0; b < style.bands(); ++b)
     vrt->GetRasterBand(b + 1)->SetDescription(kDescriptions[b]);
@@ -164,7 +164,7 @@ void assembleTile(const TileGrid& grid, const std::vector<std::pair<Window, std:
 
   fs::create_directories(fs::path(finalPath).parent_path());
   const std::string tmp = gdal::temporaryName(finalPath);
-  gdal::removeRaster(tmp);
+  gdal::removeFile(tmp);
   std::string compress = style.compress;
   std::transform(compress.begin(), compress.end(), compress.begin(), ::toupper);
   try {
@@ -172,7 +172,7 @@ void assembleTile(const TileGrid& grid, const std::vector<std::pair<Window, std:
       auto out = gdal::createCopy("COG", tmp, vrt.get(),
                                   {"COMPRESS=" + compress, "RESAMPLING=NEAREST", "OVERVIEW_RESAMPLING=NEAREST",
                                    "BLOCKSIZE=512", "BIGTIFF=IF_SAFER"});
-      gdal::closeChecked(out, tmp);
+      gdal::close(out, tmp);
     } else {
       auto out = gdal::createCopy("GTiff", tmp, vrt.get(),
                                   {"COMPRESS=" + compress, "TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256",
@@ -185,12 +185,12 @@ void assembleTile(const TileGrid& grid, const std::vector<std::pair<Window, std:
         gdal::check(out->BuildOverviews("NEAREST", static_cast<int>(levels.size()), levels.data(), 0, nullptr,
                                         nullptr, nullptr, nullptr),
                     tmp + ": build overviews");
-      gdal::closeChecked(out, tmp);
+      gdal::close(out, tmp);
     }
     vrt.reset();
     gdal::commitRaster(tmp, finalPath);
   } catch (...) {
-    gdal::removeRaster(tmp);
+    gdal::removeFile(tmp);
     throw;
   }
 }
@@ -206,9 +206,9 @@ void writeQuicklook(const std::string& mapPath, const std::string& pngPath, int 
   gdal::readWindow(map->GetRasterBand(1), 0, 0, w, h, pixels.data(), qw, qh, mapPath);
   map.reset();
 
-  auto mem = gdal::createRaster("MEM", "", qw, qh, 1, gdal::PixelType::byte);
+  auto mem = gdal::createRaster("MEM", "", qw, qh, 1, gdal::PixelType::u8);
   GDALRasterBand* band = mem->GetRasterBand(1);
-  gdal::writeWindow(band, 0, 0, qw, qh, pixels.data(), pngPath);
+  gdal::writeWindow(mem.get(), 1, 0, 0, qw, qh, pixels.data(), pngPath);
   GDALColorTable ct = colourTable(style);
   gdal::check(band->SetColorTable(&ct), pngPath + ": set colour table");
   gdal::check(band->SetNoDataValue(kNoData), pngPath + ": set no-data value");
@@ -216,10 +216,10 @@ void writeQuicklook(const std::string& mapPath, const std::string& pngPath, int 
   const std::string tmp = gdal::temporaryName(pngPath);
   try {
     auto png = gdal::createCopy("PNG", tmp, mem.get(), {"WORLDFILE=NO"});
-    gdal::closeChecked(png, tmp);
+    gdal::close(png, tmp);
     gdal::commitRaster(tmp, pngPath);
   } catch (...) {
-    gdal::removeRaster(tmp);
+    gdal::removeFile(tmp);
     throw;
   }
 }

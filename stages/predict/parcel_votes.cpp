@@ -281,7 +281,7 @@ std::int64_t writeParcelFile(const LabelsSection& labels, const std::vector<Parc
       ++written;
     }
     gdal::checkOgr(out->CommitTransaction(), tmp + ": commit");
-    gdal::closeChecked(out, tmp);
+    gdal::close(out, tmp);
     gdal::commitFile(tmp, outPath);
   } catch (...) {
     std::filesystem::remove(tmp);

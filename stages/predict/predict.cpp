@@ -338,8 +338,8 @@ PredictReport runPredict(const Config& cfg, const PredictPaths& paths, const Pre
         fs::remove_all(paths.parts());
         // Outputs of an earlier run must not pass for this run's if it fails.
         for (const auto& t : cube.tiles()) {
-          gdal::removeRaster(mapPath(t));
-          gdal::removeRaster(pngPath(t));
+          gdal::removeFile(mapPath(t));
+          gdal::removeFile(pngPath(t));
         }
         fs::remove(paths.parcels());
         fs::remove(paths.summary());
