@@ -376,6 +376,13 @@ void Config::validate() const {
   for (const auto& t : inputs.tiles)
     if (!isMgrsTile(t)) fail("inputs.tiles", "'" + t + "' is not a Sentinel-2 tile id like 33UVP");
   if (synth.enabled && synth.tiles.empty()) fail("synth.tiles", "synth.enabled needs at least one tile");
+  {
+    std::vector<std::string> t = synth.tiles;
+    std::sort(t.begin(), t.end());
+    if (std::adjacent_find(t.begin(), t.end()) != t.end()) fail("synth.tiles", "a tile is listed twice");
+  }
+  if (synth.size % 2 != 0) fail("synth.size", "must be even: the 20 m bands and SCL have size/2 pixels");
+  if (synth.block_rows % 2 != 0) fail("synth.block_rows", "must be even: rows are generated in 20 m pairs");
   if (inputs.bands.empty()) fail("inputs.bands", "at least one band is needed");
   {
     std::vector<std::string> b = inputs.bands;

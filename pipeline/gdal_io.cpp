@@ -4,6 +4,7 @@
 #include <cpl_error.h>
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
+#include <ogrsf_frmts.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -113,6 +114,165 @@ void readWindow(GDALRasterBand* b, int x, int y, int w, int h, std::uint8_t* buf
 }
 void readWindow(GDALRasterBand* b, int x, int y, int w, int h, float* buf, int bw, int bh, const std::string& c) {
   readImpl(b, x, y, w, h, buf, bw, bh, GDT_Float32, c);
+}
+
+ScopedConfigOption::ScopedConfigOption(std::string key, const std::string& value) : key_(std::move(key)) {
+  const char* old = CPLGetThreadLocalConfigOption(key_.c_str(), nullptr);
+  if (old) {
+    hadOld_ = true;
+    old_ = old;
+  }
+  CPLSetThreadLocalConfigOption(key_.c_str(), value.c_str());
+}
+
+ScopedConfigOption::~ScopedConfigOption() {
+  CPLSetThreadLocalConfigOption(key_.c_str(), hadOld_ ? old_.c_str() : nullptr);
+}
+
+namespace {
+struct StringList {
+  char** list = nullptr;
+  explicit StringList(const std::vector<std::string>& items) {
+    for (const auto& s : items) list = CSLAddString(list, s.c_str());
+  }
+  ~StringList() { CSLDestroy(list); }
+};
+
+GDALDataType gdalType(PixelType t) {
+  switch (t) {
+    case PixelType::u8: return GDT_Byte;
+    case PixelType::u16: return GDT_UInt16;
+    case PixelType::i16: return GDT_Int16;
+    case PixelType::i32: return GDT_Int32;
+    case PixelType::f32: return GDT_Float32;
+  }
+  return GDT_Unknown;
+}
+
+GDALDriver* driverByName(const std::string& name) {
+  ensureRegistered();
+  GDALDriver* d = GetGDALDriverManager()->GetDriverByName(name.c_str());
+  if (!d) throw std::runtime_error("GDAL driver " + name + " is not available in this GDAL build");
+  return d;
+}
+
+template <class T>
+void writeImpl(GDALDataset* ds, int band, int x, int y, int w, int h, const T* buf, GDALDataType type,
+               const std::string& context) {
+  GDALRasterBand* b = ds->GetRasterBand(band);
+  if (!b) throw std::runtime_error(context + ": no band " + std::to_string(band));
+  CPLErrorReset();
+  CPLErr err = b->RasterIO(GF_Write, x, y, w, h, const_cast<T*>(buf), w, h, type, 0, 0, nullptr);
+  if (err != CE_None)
+    throw std::runtime_error(context + ": write of window (" + std::to_string(x) + "," + std::to_string(y) + ") " +
+                             std::to_string(w) + "x" + std::to_string(h) + " failed: " + lastError());
+}
+}  // namespace
+
+Dataset createRaster(const std::string& driver, const std::string& path, int width, int height, int bands,
+                     PixelType type, const std::vector<std::string>& options) {
+  GDALDriver* d = driverByName(driver);
+  StringList opts(options);
+  CPLErrorReset();
+  GDALDataset* ds = d->Create(path.c_str(), width, height, bands, gdalType(type), opts.list);
+  if (!ds) throw std::runtime_error(path + ": cannot create " + driver + " raster: " + lastError());
+  return Dataset(ds);
+}
+
+Dataset createCopy(const std::string& driver, const std::string& path, GDALDataset* src,
+                   const std::vector<std::string>& options) {
+  GDALDriver* d = driverByName(driver);
+  StringList opts(options);
+  CPLErrorReset();
+  GDALDataset* ds = d->CreateCopy(path.c_str(), src, FALSE, opts.list, nullptr, nullptr);
+  if (!ds) throw std::runtime_error(path + ": cannot write " + driver + " copy: " + lastError());
+  return Dataset(ds);
+}
+
+void setGeoreference(GDALDataset* ds, const GeoTransform& gt, const OGRSpatialReference& srs,
+                     const std::string& context) {
+  GeoTransform copy = gt;
+  check(ds->SetGeoTransform(copy.data()), context + ": cannot set the geotransform");
+  check(ds->SetSpatialRef(&srs), context + ": cannot set the coordinate reference system");
+}
+
+void setMetadataItem(GDALDataset* ds, const std::string& key, const std::string& value, const std::string& context) {
+  check(ds->SetMetadataItem(key.c_str(), value.c_str()), context + ": cannot set metadata " + key);
+}
+
+void setBandInfo(GDALDataset* ds, int band, const std::string& description, const double* noData,
+                 const std::string& context) {
+  GDALRasterBand* b = ds->GetRasterBand(band);
+  if (!b) throw std::runtime_error(context + ": no band " + std::to_string(band));
+  if (!description.empty()) b->SetDescription(description.c_str());
+  if (noData) check(b->SetNoDataValue(*noData), context + ": cannot set the no-data value");
+}
+
+void writeWindow(GDALDataset* ds, int band, int x, int y, int w, int h, const std::uint8_t* buf, const std::string& c) {
+  writeImpl(ds, band, x, y, w, h, buf, GDT_Byte, c);
+}
+void writeWindow(GDALDataset* ds, int band, int x, int y, int w, int h, const std::uint16_t* buf, const std::string& c) {
+  writeImpl(ds, band, x, y, w, h, buf, GDT_UInt16, c);
+}
+void writeWindow(GDALDataset* ds, int band, int x, int y, int w, int h, const std::int16_t* buf, const std::string& c) {
+  writeImpl(ds, band, x, y, w, h, buf, GDT_Int16, c);
+}
+void writeWindow(GDALDataset* ds, int band, int x, int y, int w, int h, const std::int32_t* buf, const std::string& c) {
+  writeImpl(ds, band, x, y, w, h, buf, GDT_Int32, c);
+}
+
+void flush(GDALDataset* ds, const std::string& context) {
+  CPLErrorReset();
+  ds->FlushCache(false);  // void in GDAL 3.6: failures surface through the error state
+  if (CPLGetLastErrorType() >= CE_Failure) throw std::runtime_error(context + ": error while flushing: " + lastError());
+}
+
+void close(Dataset& ds, const std::string& context) {
+  if (!ds) return;
+  CPLErrorReset();
+  ds.reset();  // GDAL 3.6's GDALClose reports flush failures only through the error state
+  if (CPLGetLastErrorType() >= CE_Failure) throw std::runtime_error(context + ": error while closing: " + lastError());
+}
+
+void removeFile(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  std::filesystem::remove(path + ".aux.xml", ec);
+}
+
+Dataset createVector(const std::string& driver, const std::string& path, const std::vector<std::string>& options) {
+  GDALDriver* d = driverByName(driver);
+  StringList opts(options);
+  CPLErrorReset();
+  GDALDataset* ds = d->Create(path.c_str(), 0, 0, 0, GDT_Unknown, opts.list);
+  if (!ds) throw std::runtime_error(path + ": cannot create " + driver + " data source: " + lastError());
+  return Dataset(ds);
+}
+
+OGRLayer* createLayer(GDALDataset* ds, const std::string& name, const OGRSpatialReference& srs, int geometryType,
+                      const std::vector<std::string>& options, const std::string& context) {
+  StringList opts(options);
+  CPLErrorReset();
+  OGRSpatialReference copy(srs);
+  OGRLayer* layer = ds->CreateLayer(name.c_str(), &copy, static_cast<OGRwkbGeometryType>(geometryType), opts.list);
+  if (!layer) throw std::runtime_error(context + ": cannot create layer " + name + ": " + lastError());
+  return layer;
+}
+
+void addField(OGRLayer* layer, const std::string& name, int fieldType, const std::string& context) {
+  OGRFieldDefn def(name.c_str(), static_cast<OGRFieldType>(fieldType));
+  checkOgr(layer->CreateField(&def), context + ": cannot create field " + name);
+}
+
+void addFeature(OGRLayer* layer, OGRFeature* feature, const std::string& context) {
+  checkOgr(layer->CreateFeature(feature), context + ": cannot write a feature");
+}
+
+void startTransaction(GDALDataset* ds, const std::string& context) {
+  checkOgr(ds->StartTransaction(), context + ": cannot start a transaction");
+}
+void commitTransaction(GDALDataset* ds, const std::string& context) {
+  checkOgr(ds->CommitTransaction(), context + ": cannot commit");
 }
 
 std::string temporaryName(const std::string& finalPath) {

@@ -13,6 +13,8 @@
 class GDALDataset;
 class GDALRasterBand;
 class OGRSpatialReference;
+class OGRLayer;
+class OGRFeature;
 
 namespace cropmap::gdal {
 
@@ -54,6 +56,61 @@ void readWindow(GDALRasterBand* band, int x, int y, int w, int h, std::uint8_t* 
                 const std::string& context);
 void readWindow(GDALRasterBand* band, int x, int y, int w, int h, float* buf, int bufW, int bufH,
                 const std::string& context);
+
+// ---- writing ----------------------------------------------------------------
+
+// A GDAL configuration option set for this thread while the object lives
+// (e.g. OGR_CURRENT_DATE for reproducible GeoPackages).
+class ScopedConfigOption {
+ public:
+  ScopedConfigOption(std::string key, const std::string& value);
+  ~ScopedConfigOption();
+  ScopedConfigOption(const ScopedConfigOption&) = delete;
+  ScopedConfigOption& operator=(const ScopedConfigOption&) = delete;
+
+ private:
+  std::string key_, old_;
+  bool hadOld_ = false;
+};
+
+enum class PixelType { u8, u16, i16, i32, f32 };
+
+// Creates a raster with `driver` (a driver that supports Create: GTiff, MEM)
+// and the creation options ("KEY=VALUE"); throws naming the path.
+Dataset createRaster(const std::string& driver, const std::string& path, int width, int height, int bands,
+                     PixelType type, const std::vector<std::string>& options = {});
+// Copies src into a new file with a CreateCopy driver (COG, JP2OpenJPEG, GTiff).
+Dataset createCopy(const std::string& driver, const std::string& path, GDALDataset* src,
+                   const std::vector<std::string>& options = {});
+void setGeoreference(GDALDataset* ds, const GeoTransform& gt, const OGRSpatialReference& srs, const std::string& context);
+void setMetadataItem(GDALDataset* ds, const std::string& key, const std::string& value, const std::string& context);
+void setBandInfo(GDALDataset* ds, int band, const std::string& description, const double* noData,
+                 const std::string& context);
+// Write a window of one band (1-based band index) from a typed buffer.
+void writeWindow(GDALDataset* ds, int band, int x, int y, int w, int h, const std::uint8_t* buf,
+                 const std::string& context);
+void writeWindow(GDALDataset* ds, int band, int x, int y, int w, int h, const std::uint16_t* buf,
+                 const std::string& context);
+void writeWindow(GDALDataset* ds, int band, int x, int y, int w, int h, const std::int16_t* buf,
+                 const std::string& context);
+void writeWindow(GDALDataset* ds, int band, int x, int y, int w, int h, const std::int32_t* buf,
+                 const std::string& context);
+// Writes cached blocks; errors raised while flushing become an exception.
+void flush(GDALDataset* ds, const std::string& context);
+// Closes the dataset, turning errors raised while flushing into an exception.
+void close(Dataset& ds, const std::string& context);
+// Deletes a file written by GDAL (and its sidecars); quiet if it does not exist.
+void removeFile(const std::string& path);
+
+// Vector output: a new data source, a layer with a CRS, fields and features.
+Dataset createVector(const std::string& driver, const std::string& path, const std::vector<std::string>& options = {});
+OGRLayer* createLayer(GDALDataset* ds, const std::string& name, const OGRSpatialReference& srs, int geometryType,
+                      const std::vector<std::string>& options, const std::string& context);
+// fieldType is an OGRFieldType (OFTInteger, OFTInteger64, OFTString, OFTReal).
+void addField(OGRLayer* layer, const std::string& name, int fieldType, const std::string& context);
+void addFeature(OGRLayer* layer, OGRFeature* feature, const std::string& context);
+void startTransaction(GDALDataset* ds, const std::string& context);
+void commitTransaction(GDALDataset* ds, const std::string& context);
 
 // Files are written under a temporary name and renamed into place, so a crash
 // never leaves a half-written file under its final name.

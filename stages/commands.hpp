@@ -3,6 +3,7 @@
 
 #include "pipeline/cli/cli.hpp"
 #include "stages/train/train.hpp"
+#include "stages/synth/synth_stage.hpp"
 
 namespace cropmap {
 

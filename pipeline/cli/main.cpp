@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {
       versionCommand(),
       configCommand(),
+      synthCommand(),
       catalogCommand(),
       compositeCommand(),
       trainCommand(),

@@ -1,0 +1,52 @@
+// Reading the product metadata of a Sentinel-2 L2A SAFE product.
+//
+// parseS2Metadata() reads MTD_MSIL2A.xml as ESA ships it and returns what a
+// reader of the imagery needs: tile, sensing time, processing baseline, the
+// quantification value and BOA_ADD_OFFSET (-1000 from baseline 04.00 on,
+// absent before), and the band files with their resolution. It understands
+// both metadata variants in the archive: PSD 14.5+ (Product_Info, Granule,
+// IMAGE_FILE paths without extension) and PSD 14.2 of 2017/2018 products
+// (L2A_Product_Info, Granules, IMAGE_ID_2A file stems, L2A_BOA_QUANTIFICATION_VALUE),
+// and ignores XML namespaces and unknown elements.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cropmap {
+
+struct S2BandFile {
+  std::string band;  // "B02", "B8A", "SCL", "AOT", "TCI", ...
+  int resolution = 0;  // metres: 10, 20 or 60
+  std::string path;  // absolute or relative to the current directory, with extension
+};
+
+struct S2ProductMetadata {
+  std::string metadataFile;  // the MTD_MSIL2A.xml read
+  std::string productDir;    // the .SAFE directory
+  std::string productUri;
+  std::string tile;          // "33UVP"
+  std::string sensingTime;   // ISO 8601 as in the file, e.g. 2022-01-05T10:03:19.024Z
+  std::string date;          // YYYYMMDD of the sensing time
+  std::string spacecraft;    // "Sentinel-2A"
+  int relativeOrbit = 0;
+  std::string baseline;      // "04.00"
+  double quantification = 10000.0;  // BOA_QUANTIFICATION_VALUE
+  std::map<std::string, double> addOffset;  // BOA_ADD_OFFSET by band ("B02" -> -1000); empty before 04.00
+  double cloudCover = -1.0;  // Cloud_Coverage_Assessment (%), -1 when absent
+  std::vector<S2BandFile> bands;
+
+  // reflectance = (DN + offset(band)) / quantification; offset 0 when absent.
+  double offsetOf(const std::string& band) const {
+    auto it = addOffset.find(band);
+    return it == addOffset.end() ? 0.0 : it->second;
+  }
+  // The file of a band at the finest resolution available (or exactly `resolution` if > 0); null if none.
+  const S2BandFile* find(const std::string& band, int resolution = 0) const;
+};
+
+// Throws std::runtime_error naming the file on unreadable or incomplete metadata.
+S2ProductMetadata parseS2Metadata(const std::string& mtdFile);
+
+}  // namespace cropmap
