@@ -10,3 +10,21 @@ echo "== cropmap version"
 echo "== cropmap config --config $config"
 "$cm" config --config "$config"
 "$cm" config --config "$config" --dump --plain
+
+# Compositing (after synth has written the region): catalog and cube on 2 ranks.
+mpiexec=${MPIEXEC:-mpiexec}
+synth_dir=$(sed -n 's/^ *safe: *\[\(.*\)\].*/\1/p' "$config" | head -1)
+if [ -n "$synth_dir" ] && [ -d "$synth_dir" ]; then
+  echo "== $mpiexec -n 2 cropmap catalog --config $config"
+  "$mpiexec" -n 2 "$cm" catalog --config "$config"
+  echo "== $mpiexec -n 2 cropmap composite --config $config"
+  "$mpiexec" -n 2 "$cm" composite --config "$config"
+  h5dump -H "$(sed -n 's/^ *output: *\(.*\)/\1/p' "$config" | head -1)/cube.h5" | head -40
+  # Training data: parcels to labels, spatially disjoint splits, stratified samples.
+  for stage in labels split sample; do
+    echo "== $mpiexec -n 2 cropmap $stage --config $config"
+    "$mpiexec" -n 2 "$cm" "$stage" --config "$config"
+  done
+else
+  echo "== cropmap composite: skipped, no Sentinel-2 inputs at '${synth_dir}' (cropmap synth writes them)"
+fi

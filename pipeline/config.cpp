@@ -425,12 +425,17 @@ void Config::validate() const {
   if (train.finetune_epochs > 0 && train.loss != "weighted_ce")
     fail("train.finetune_epochs", "the fine-tuning phase follows a weighted_ce phase; set train.loss: weighted_ce");
   if (!labels.legend.empty()) {
+    Legend legend;
     try {
-      Legend::load(labels.legend);
+      legend = Legend::load(labels.legend);
     } catch (const std::exception& e) {
       fail("labels.legend", e.what());
     }
+    if (labels.level == 1 && legend.groups.empty())
+      fail("labels.level", "level 1 trains on the legend's groups, but " + labels.legend + " declares none");
   }
+  if (sample.train_size > 0 && sample.min_per_class > sample.train_size)
+    fail("sample.min_per_class", "the guaranteed minimum per class exceeds sample.train_size");
 }
 
 int Config::threads() const {

@@ -13,8 +13,10 @@
 class GDALDataset;
 class GDALRasterBand;
 class OGRSpatialReference;
-class OGRLayer;
+class OGRCoordinateTransformation;
 class OGRFeature;
+class OGRGeometry;
+class OGRLayer;
 
 namespace cropmap::gdal {
 
@@ -46,6 +48,40 @@ std::unique_ptr<OGRSpatialReference> srsFromEpsg(int epsg);
 std::unique_ptr<OGRSpatialReference> srsFromWkt(const std::string& wkt);
 std::string wktOf(const OGRSpatialReference& srs);
 int epsgOf(const OGRSpatialReference& srs);  // 0 when there is no EPSG code
+
+// Checked transformation between two CRSs; throws "CONTEXT: cannot transform
+// from <src> to <dst>: <GDAL message>" when PROJ knows no path between them.
+struct TransformDeleter {
+  void operator()(OGRCoordinateTransformation* t) const;
+};
+using Transform = std::unique_ptr<OGRCoordinateTransformation, TransformDeleter>;
+Transform makeTransform(const OGRSpatialReference& src, const OGRSpatialReference& dst, const std::string& context);
+
+// Bounds (xmin, ymin, xmax, ymax) of a rectangle after transformation, with
+// the edges densified so that curved images of straight edges are enclosed.
+std::array<double, 4> transformBounds(OGRCoordinateTransformation& t, const std::array<double, 4>& bounds,
+                                      const std::string& context);
+
+// One layer of a vector file: the dataset that owns it stays open with it.
+struct VectorLayer {
+  Dataset dataset;
+  OGRLayer* layer = nullptr;
+  std::string path, name;
+  std::string where() const { return path + " (layer '" + name + "')"; }
+};
+// Opens `layerName` (empty: the first layer). Throws UsageError naming the file
+// and listing the layers when the layer does not exist.
+VectorLayer openLayer(const std::string& path, const std::string& layerName);
+// Index of a field of the layer; throws UsageError naming file, layer and field
+// and listing the fields there are.
+int fieldIndex(const VectorLayer& v, const std::string& field, const std::string& optionKey);
+
+// Burns value i + 1 of every geometry i (already in the grid's CRS) into an
+// int32 raster of rows x cols with geotransform gt, by the pixel-centre rule
+// (a pixel is burnt when its centre lies inside the polygon). Later geometries
+// overwrite earlier ones. Uses a MEM dataset and GDALRasterizeGeometries.
+std::vector<std::int32_t> rasterizeIndices(const std::vector<OGRGeometry*>& geometries, const GeoTransform& gt,
+                                           int rows, int cols, const std::string& context);
 
 // Read a window of one band into a typed buffer (GDAL converts the data type).
 // bufW/bufH different from w/h resample by nearest neighbour (used to bring

@@ -10,5 +10,8 @@ namespace cropmap {
 Command catalogCommand();    // stages/catalog/catalog_command.cpp
 Command compositeCommand();  // stages/composite/composite_command.cpp
 Command benchCommand();      // stages/bench/bench.cpp
+Command labelsCommand();     // stages/labels/commands.cpp
+Command splitCommand();      // stages/labels/commands.cpp
+Command sampleCommand();     // stages/labels/commands.cpp
 
 }  // namespace cropmap

@@ -17,6 +17,7 @@ struct LabelsSection {
   int erosion_px = 1;
   double min_area_m2 = 0.0;
   std::string unknown_code = "ignore";
+  std::string on_invalid = "repair";
   void declare(Declarer& d) {
     d.opt("parcels", parcels,
           "Parcel register (GeoPackage, Shapefile, FlatGeobuf or GeoJSON), in any CRS it declares");
@@ -30,6 +31,9 @@ struct LabelsSection {
     d.opt("min_area_m2", min_area_m2, "Parcels smaller than this are dropped and counted").range(0, 1e9);
     d.opt("unknown_code", unknown_code, "A crop code the legend does not know: count and ignore it, or abort")
         .oneOf({"ignore", "abort"});
+    d.opt("on_invalid", on_invalid,
+          "A parcel with an invalid geometry (self-intersection, ...): repair it (OGR MakeValid), skip it, or abort")
+        .oneOf({"repair", "skip", "abort"});
   }
 };
 
@@ -40,6 +44,7 @@ struct SplitSection {
   std::string region_field = "region";
   std::string zone_field = "zone";
   double grid_km = 10.0;
+  int region_zones = 5;
   int holdout = 1;
   double val_fraction = 0.2;
   int patches = 4;
@@ -55,7 +60,9 @@ struct SplitSection {
     d.opt("region_field", region_field, "Zone attribute naming the region");
     d.opt("zone_field", zone_field, "Zone attribute naming the zone within its region");
     d.opt("grid_km", grid_km, "Side of the regular zone grid in km when no zone file is given").range(0.1, 1000);
-    d.opt("holdout", holdout, "Zones per region held out for test (region_holdout)").range(1, 100);
+    d.opt("region_zones", region_zones,
+          "Grid zones only: a region is a square of region_zones x region_zones grid cells").range(1, 1000);
+    d.opt("holdout", holdout, "Zones per region held out for test (region_holdout)").range(0, 100);
     d.opt("val_fraction", val_fraction, "Share of the remaining zones used for validation").range(0, 0.9);
     d.opt("patches", patches, "Patches per tile side (random_patches)").range(1, 1000);
     d.opt("ratios", ratios, "Train, validation and test shares of patches (random_patches)").range(0, 1);

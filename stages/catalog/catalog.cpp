@@ -182,7 +182,9 @@ void discoverSafe(const InputsSection& in, Discovery& d) {
     try {
       md = readProductMetadata(xml.string());
     } catch (const std::exception& e) {
-      d.problems.push_back({xml.string(), "", "", e.what()});
+      std::string reason = e.what();
+      if (reason.rfind(xml.string() + ": ", 0) == 0) reason = reason.substr(xml.string().size() + 2);
+      d.problems.push_back({xml.string(), "", "", reason});
       continue;
     }
     Scene s;

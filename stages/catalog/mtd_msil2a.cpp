@@ -3,6 +3,7 @@
 #include <cpl_minixml.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <regex>
 #include <stdexcept>
@@ -30,14 +31,24 @@ std::string normaliseBand(const std::string& physical) {
   return physical;
 }
 
-const CPLXMLNode* findElement(const CPLXMLNode* root, const char* name) {
-  return CPLSearchXMLNode(const_cast<CPLXMLNode*>(root), name);
+// Depth-first search for an element among `first` and its siblings. (The
+// parsed tree starts with the <?xml?> declaration, whose sibling is the
+// product element, so a search from the declaration alone finds nothing.)
+const CPLXMLNode* findElement(const CPLXMLNode* first, const char* name) {
+  for (const CPLXMLNode* n = first; n; n = n->psNext) {
+    if (n->eType != CXT_Element) continue;
+    if (std::strcmp(n->pszValue, name) == 0) return n;
+    if (const CPLXMLNode* found = findElement(n->psChild, name)) return found;
+  }
+  return nullptr;
 }
 
+// The text content of an element (its first text child; attributes are children too).
 std::string textOf(const CPLXMLNode* n) {
   if (!n) return "";
-  const char* v = CPLGetXMLValue(n, nullptr, nullptr);
-  return v ? v : "";
+  for (const CPLXMLNode* c = n->psChild; c; c = c->psNext)
+    if (c->eType == CXT_Text && c->pszValue) return c->pszValue;
+  return "";
 }
 
 }  // namespace

@@ -55,3 +55,17 @@ TEST(Legend, ShippedLegendsLoad) {
   EXPECT_GT(f.numClasses(1), 1);
   EXPECT_EQ(f.classOf("BTH", 1), f.classOf("ORH", 1));  // both cereals
 }
+
+TEST(Legend, FrenchRpgGroups) {
+  using cropmap::Legend;
+  const Legend L = Legend::load(cropmap::test::sourcePath("configs/legends/france_rpg_groups.yaml"));
+  EXPECT_EQ(L.numClasses(0), 23);
+  EXPECT_EQ(L.numClasses(1), 5);
+  EXPECT_EQ(L.classOf("1"), 0);
+  EXPECT_EQ(L.classOf("27"), 22);
+  EXPECT_EQ(L.classOf("21", 1), 3);  // vineyards -> permanent crops
+  for (const char* gel : {"11", "12", "13", "28"}) EXPECT_EQ(L.classOf(gel), Legend::kIgnored) << gel;
+  EXPECT_EQ(L.classOf("29"), Legend::kUnknown);
+  // Every RPG group code 1..28 is either a class or ignored.
+  for (int code = 1; code <= 28; ++code) EXPECT_NE(L.classOf(std::to_string(code)), Legend::kUnknown) << code;
+}

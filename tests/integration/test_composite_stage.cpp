@@ -1,0 +1,319 @@
+// `cropmap catalog` and `cropmap composite` on small synthetic regions written
+// with real GDAL drivers (SAFE trees with JP2 + MTD_MSIL2A.xml, GeoTIFFs),
+// run as real processes, under mpiexec where ranks matter. The cube is read
+// back with HDF5's default (serial) driver and compared with the truth.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "kernels/gap_fill.hpp"
+#include "kernels/spectral.hpp"
+#include "stages/bench/synthetic_scenes.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace cropmap;
+
+namespace {
+
+template <class T>
+std::vector<T> readAll(const std::string& file, const std::string& dataset, hid_t type, std::vector<hsize_t>* dims = nullptr) {
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) throw std::runtime_error("cannot open " + file);
+  hid_t d = H5Dopen2(f, dataset.c_str(), H5P_DEFAULT);
+  if (d < 0) {
+    H5Fclose(f);
+    throw std::runtime_error("no dataset " + dataset + " in " + file);
+  }
+  hid_t s = H5Dget_space(d);
+  std::vector<hsize_t> dd(static_cast<size_t>(H5Sget_simple_extent_ndims(s)));
+  H5Sget_simple_extent_dims(s, dd.data(), nullptr);
+  size_t n = 1;
+  for (auto x : dd) n *= x;
+  std::vector<T> out(n);
+  const herr_t rc = H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
+  H5Sclose(s);
+  H5Dclose(d);
+  H5Fclose(f);
+  if (rc < 0) throw std::runtime_error("cannot read " + dataset);
+  if (dims) *dims = dd;
+  return out;
+}
+
+std::string writeConfig(const std::string& dir, const std::string& inputs, const std::string& extra = "") {
+  const std::string path = dir + "/config.yaml";
+  test::writeFile(path, "run:\n  name: test\n  output: " + dir + "/out\n" + "log:\n  progress_interval: 60\n" +
+                            "inputs:\n" + inputs + "  bands: [B02, B03, B04, B08]\n" +
+                            "composite:\n  year: 2022\n  indices: [NDVI]\n  block_size: 32\n  chunk: 32\n" + extra);
+  return path;
+}
+
+bool sameDatasets(const std::string& a, const std::string& b, const std::string& tile) {
+  for (const char* ds : {"reflectance", "valid"}) {
+    const std::string obj = "/tiles/" + tile + "/" + ds;
+    auto r = test::runCommand("h5diff " + a + " " + b + " " + obj + " " + obj);
+    if (r.exitCode != 0) {
+      ADD_FAILURE() << "h5diff " << obj << ":\n" << r.output.substr(0, 2000);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+// Composites of clear pixels equal the truth; old (no offset) and new
+// (BOA_ADD_OFFSET -1000) baselines mix within every month; cloudy observations
+// never leak; gaps are filled; NDVI is derived from the bands.
+TEST(CompositeStage, MatchesTruthAcrossBaselinesAndMasksClouds) {
+  const std::string dir = test::scratchDir("composite_truth");
+  synthetic::RegionSpec region;
+  region.dir = dir;
+  region.layout = "safe";
+  region.size = 64;
+  auto scenes = synthetic::yearOfScenes({"33UVP"}, 2022, 0.4, 3);
+  for (auto& s : scenes) {
+    s.baseline = s.date.substr(8, 2) == "05" ? "02.14" : "04.00";
+    s.l2aPrefix = s.baseline < "04.00";  // older baselines' file names
+    if (s.date.substr(5, 2) == "06") s.cloudCover = 0.9;  // a cloudy month: gaps to fill
+  }
+  for (const auto& s : scenes) synthetic::writeScene(region, s);
+  const std::string cfg = writeConfig(dir, "  safe: [" + dir + "/safe]\n");
+  auto run = test::runCropmap("composite --config " + cfg);
+  ASSERT_EQ(run.exitCode, 0) << run.output;
+  EXPECT_NE(run.output.find("composite summary: 4 of 4 blocks"), std::string::npos) << run.output;
+
+  const std::string cube = dir + "/out/cube.h5";
+  std::vector<hsize_t> dims;
+  auto refl = readAll<std::uint16_t>(cube, "/tiles/33UVP/reflectance", H5T_NATIVE_UINT16, &dims);
+  auto valid = readAll<std::uint8_t>(cube, "/tiles/33UVP/valid", H5T_NATIVE_UINT8);
+  ASSERT_EQ(dims, (std::vector<hsize_t>{12, 5, 64, 64}));
+  const std::vector<std::string> bands{"B02", "B03", "B04", "B08"};
+  const size_t N = 64 * 64;
+  size_t checkedClear = 0, gaps = 0;
+  for (int r = 0; r < 64; ++r)
+    for (int c = 0; c < 64; ++c) {
+      const size_t px = static_cast<size_t>(r * 64 + c);
+      std::vector<std::uint8_t> avail(12);
+      for (int p = 0; p < 12; ++p) {
+        int clear = 0;
+        std::string date;
+        for (const auto& s : scenes)
+          if (std::stoi(s.date.substr(5, 2)) == p + 1) {
+            clear += !synthetic::cloudy(region, s, r, c);
+            date = s.date;
+          }
+        ASSERT_EQ(valid[static_cast<size_t>(p) * N + px], clear) << "pixel " << r << "," << c << " period " << p;
+        avail[static_cast<size_t>(p)] = clear > 0;
+      }
+      for (size_t b = 0; b < bands.size(); ++b) {
+        std::vector<std::uint16_t> expect(12);
+        for (int p = 0; p < 12; ++p) {
+          char date[16];
+          std::snprintf(date, sizeof date, "2022-%02d-10", p + 1);
+          expect[static_cast<size_t>(p)] = synthetic::truth("33UVP", bands[b], r, c, date);
+        }
+        std::vector<std::uint16_t> filled = expect;
+        const bool any = fillSeries(filled.data(), 1, avail.data(), 12, GapMode::linear);
+        for (int p = 0; p < 12; ++p) {
+          const std::uint16_t got = refl[(static_cast<size_t>(p) * 5 + b) * N + px];
+          const std::uint16_t want = !any ? kReflectanceFill : filled[static_cast<size_t>(p)];
+          ASSERT_EQ(got, want) << "pixel " << r << "," << c << " band " << bands[b] << " period " << p
+                               << (avail[static_cast<size_t>(p)] ? " (clear)" : " (filled)");
+          checkedClear += avail[static_cast<size_t>(p)];
+          gaps += !avail[static_cast<size_t>(p)];
+        }
+      }
+      // NDVI from the composited B08 and B04.
+      for (int p = 0; p < 12; ++p) {
+        const std::uint16_t nir = refl[(static_cast<size_t>(p) * 5 + 3) * N + px];
+        const std::uint16_t red = refl[(static_cast<size_t>(p) * 5 + 2) * N + px];
+        std::uint16_t nd;
+        normalizedDifference(&nir, &red, 1, &nd);
+        ASSERT_EQ(refl[(static_cast<size_t>(p) * 5 + 4) * N + px], nd);
+      }
+    }
+  EXPECT_GT(checkedClear, 0u);
+  EXPECT_GT(gaps, 0u) << "the fixture should have gaps to fill";
+
+  // With cloud classes kept, the bright cloud values leak into medians.
+  auto leaky = test::runCropmap("composite --config " + cfg + " --set composite.scl_keep=[4,9] --set run.output=" +
+                                dir + "/leaky");
+  ASSERT_EQ(leaky.exitCode, 0) << leaky.output;
+  auto refl2 = readAll<std::uint16_t>(dir + "/leaky/cube.h5", "/tiles/33UVP/reflectance", H5T_NATIVE_UINT16);
+  size_t differ = 0;
+  for (size_t i = 0; i < refl.size(); ++i) differ += refl[i] != refl2[i];
+  EXPECT_GT(differ, refl.size() / 20);
+  // ...and the masked cube never holds them.
+  for (size_t i = 0; i < refl.size(); ++i)
+    if ((i / N) % 5 != 4) {
+      ASSERT_LT(refl[i], 6000u) << "cloud value in the masked cube at " << i;
+    }
+
+  // The cube opens with h5dump and carries its attributes.
+  auto dump = test::runCommand("h5dump -A " + cube);
+  ASSERT_EQ(dump.exitCode, 0);
+  EXPECT_NE(dump.output.find("\"2022-06-01\""), std::string::npos);
+  EXPECT_NE(dump.output.find("\"NDVI\""), std::string::npos);
+  EXPECT_NE(dump.output.find("crs_wkt"), std::string::npos);
+}
+
+// The same cube from 1, 2 and 4 ranks, static and dynamic scheduling, and
+// after a kill at any point followed by --resume.
+TEST(CompositeStage, IdenticalAcrossRanksSchedulersAndResume) {
+  const std::string dir = test::scratchDir("composite_ranks");
+  synthetic::RegionSpec region;
+  region.dir = dir;
+  region.layout = "geotiff";
+  region.size = 128;
+  const auto scenes = synthetic::yearOfScenes({"33UVP", "32UPU"}, 2022, 0.35, 9, {12});
+  for (const auto& s : scenes) synthetic::writeScene(region, s);
+  const std::string cfg = writeConfig(dir, "  geotiff: [" + dir + "/geotiff]\n");
+  auto out = [&](const std::string& name) { return " --set run.output=" + dir + "/" + name; };
+
+  auto base = test::runCropmap("composite --config " + cfg + out("np1") + " --set composite.scheduler=static");
+  ASSERT_EQ(base.exitCode, 0) << base.output;
+  EXPECT_NE(base.output.find("composite summary: 32 of 32 blocks"), std::string::npos) << base.output;
+  auto np2 = test::runCropmapMpi(2, "composite --config " + cfg + out("np2") + " --set composite.scheduler=dynamic");
+  ASSERT_EQ(np2.exitCode, 0) << np2.output;
+  EXPECT_NE(np2.output.find("max/mean"), std::string::npos) << np2.output;
+  EXPECT_NE(np2.output.find("rank 1: busy"), std::string::npos) << np2.output;
+  auto np4 = test::runCropmapMpi(4, "composite --config " + cfg + out("np4") + " --set composite.scheduler=static");
+  ASSERT_EQ(np4.exitCode, 0) << np4.output;
+  for (const char* t : {"33UVP", "32UPU"}) {
+    EXPECT_TRUE(sameDatasets(dir + "/np1/cube.h5", dir + "/np2/cube.h5", t));
+    EXPECT_TRUE(sameDatasets(dir + "/np1/cube.h5", dir + "/np4/cube.h5", t));
+  }
+
+  // Kill rank 1 after its 3rd unit (after the ledger mark), and another run
+  // between a unit's data write and its ledger mark; both resume to the same cube.
+  for (const char* point : {"", ":before_ledger"}) {
+    const std::string name = std::string("killed") + (point[0] ? "_before" : "");
+    auto killed = test::runCommand("CROPMAP_FAULT_KILL=1:3" + std::string(point) + " " + CROPMAP_MPIEXEC + " -n 2 " +
+                                   CROPMAP_EXE + " composite --config " + cfg + out(name));
+    ASSERT_NE(killed.exitCode, 0) << killed.output;
+    const std::string cube = dir + "/" + name + "/cube.h5";
+    auto done = readAll<std::uint8_t>(cube, "/ledger/composite/done", H5T_NATIVE_UINT8);
+    size_t finished = 0;
+    for (auto d : done) finished += d;
+    EXPECT_LT(finished, done.size()) << "the kill came too late to test anything";
+    auto resumed = test::runCropmapMpi(2, "composite --config " + cfg + out(name) + " --resume");
+    ASSERT_EQ(resumed.exitCode, 0) << resumed.output;
+    EXPECT_NE(resumed.output.find("resuming"), std::string::npos) << resumed.output;
+    done = readAll<std::uint8_t>(cube, "/ledger/composite/done", H5T_NATIVE_UINT8);
+    for (auto d : done) ASSERT_EQ(d, 1);
+    for (const char* t : {"33UVP", "32UPU"}) EXPECT_TRUE(sameDatasets(dir + "/np1/cube.h5", cube, t));
+  }
+  // A resume with different settings is refused.
+  auto changed = test::runCropmap("composite --config " + cfg + out("np1") + " --resume --set composite.block_size=64");
+  EXPECT_EQ(changed.exitCode, 2) << changed.output;
+  EXPECT_NE(changed.output.find("cannot resume"), std::string::npos) << changed.output;
+}
+
+// Every kind of bad input gives its message naming the file; skip leaves the
+// scene out and says so, abort stops before any cube is written.
+TEST(CompositeStage, BadInputsAreNamedAndNeverSilentlyWrong) {
+  const std::string dir = test::scratchDir("composite_bad");
+  synthetic::RegionSpec safe;
+  safe.dir = dir;
+  safe.layout = "safe";
+  safe.size = 64;
+  synthetic::RegionSpec tif = safe;
+  tif.layout = "geotiff";
+  std::vector<synthetic::SceneSpec> good;
+  for (int m = 1; m <= 12; ++m) {
+    if (m == 3) continue;  // an empty month
+    synthetic::SceneSpec s;
+    char d[16];
+    std::snprintf(d, sizeof d, "2022-%02d-10", m);
+    s.date = d;
+    s.seed = static_cast<std::uint64_t>(m);
+    good.push_back(s);
+  }
+  for (const auto& s : good) synthetic::writeScene(safe, s);
+  auto bad = [&](const std::string& date, auto edit) {
+    synthetic::SceneSpec s;
+    s.date = date;
+    edit(s);
+    return s;
+  };
+  // Missing band: written, then B08 removed.
+  const std::string missing = synthetic::writeScene(safe, bad("2022-04-20", [](auto&) {}));
+  for (const auto& e : fs::recursive_directory_iterator(missing))
+    if (e.path().filename().string().find("_B08_") != std::string::npos) fs::remove(e.path());
+  // Truncated JP2.
+  const std::string trunc = synthetic::writeScene(safe, bad("2022-05-20", [](auto&) {}));
+  std::string truncFile;
+  for (const auto& e : fs::recursive_directory_iterator(trunc))
+    if (e.path().filename().string().find("_B04_") != std::string::npos) truncFile = e.path().string();
+  fs::resize_file(truncFile, fs::file_size(truncFile) / 2);
+  // Wrong CRS, SCL no-data everywhere, a date outside the year.
+  synthetic::writeScene(safe, bad("2022-06-20", [](auto& s) { s.epsgOverride = 32632; }));
+  synthetic::writeScene(safe, bad("2022-07-20", [](auto& s) { s.sclAllNoData = true; }));
+  synthetic::writeScene(safe, bad("2023-01-15", [](auto&) {}));
+  // A truncated GeoTIFF among GeoTIFF inputs.
+  const std::string tiffFirst = synthetic::writeScene(tif, bad("2022-08-20", [](auto&) {}));
+  const std::string tiffB08 = fs::path(tiffFirst).parent_path() / "33UVP_20220820_B08.tif";
+  fs::resize_file(tiffB08, fs::file_size(tiffB08) / 3);
+
+  const std::string cfg = writeConfig(dir, "  safe: [" + dir + "/safe]\n  geotiff: [" + dir + "/geotiff]\n");
+  auto cat = test::runCropmapMpi(2, "catalog --config " + cfg);
+  ASSERT_EQ(cat.exitCode, 0) << cat.output;
+  EXPECT_NE(cat.output.find("missing band file(s) B08"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find(truncFile), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("truncated or corrupt"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("CRS differs from the other scenes of tile 33UVP"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("SCL is 0 (no data) everywhere"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("2023-01-15"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("outside the period axis"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find(tiffB08), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("no scene in period 2022-03-01"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("problems: 6"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("tile 33UVP: 11 scenes"), std::string::npos) << cat.output;
+
+  // abort: exit 1, the problems listed, no cube.
+  auto aborted = test::runCropmapMpi(2, "composite --config " + cfg + " --set inputs.on_bad_scene=abort");
+  EXPECT_EQ(aborted.exitCode, 1) << aborted.output;
+  EXPECT_NE(aborted.output.find("on_bad_scene is abort"), std::string::npos) << aborted.output;
+  EXPECT_FALSE(fs::exists(dir + "/out/cube.h5"));
+
+  // skip: the cube from the good scenes only; March is interpolated everywhere.
+  auto skipped = test::runCropmapMpi(2, "composite --config " + cfg);
+  ASSERT_EQ(skipped.exitCode, 0) << skipped.output;
+  EXPECT_NE(skipped.output.find("input problems skipped: 6"), std::string::npos) << skipped.output;
+  auto valid = readAll<std::uint8_t>(dir + "/out/cube.h5", "/tiles/33UVP/valid", H5T_NATIVE_UINT8);
+  const size_t N = 64 * 64;
+  for (size_t i = 0; i < N; ++i) ASSERT_EQ(valid[2 * N + i], 0) << "March has no scene";
+  for (size_t i = 0; i < N; ++i) ASSERT_LE(valid[3 * N + i], 1) << "April: only the good scene, not the one without B08";
+}
+
+// CSV scene lists, relative paths, and a clear error when nothing is usable.
+TEST(CompositeStage, CsvInputsAndEmptyInputs) {
+  const std::string dir = test::scratchDir("composite_csv");
+  synthetic::RegionSpec tif;
+  tif.dir = dir;
+  tif.layout = "geotiff";
+  tif.size = 64;
+  std::string csv = "tile,date,band,path\n";
+  for (const auto& s : synthetic::yearOfScenes({"33UVP"}, 2022, 0.2, 4, {15})) {
+    synthetic::writeScene(tif, s);
+    const std::string d = s.date.substr(0, 4) + s.date.substr(5, 2) + s.date.substr(8, 2);
+    for (const char* b : {"B02", "B03", "B04", "B08", "SCL"})
+      csv += "33UVP," + s.date + "," + b + ",geotiff/33UVP_" + d + "_" + b + ".tif\n";
+  }
+  test::writeFile(dir + "/scenes.csv", csv);
+  const std::string cfg = writeConfig(dir, "  csv: " + dir + "/scenes.csv\n");
+  auto cat = test::runCropmap("catalog --config " + cfg);
+  ASSERT_EQ(cat.exitCode, 0) << cat.output;
+  EXPECT_NE(cat.output.find("tile 33UVP: 12 scenes"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("problems: 0"), std::string::npos) << cat.output;
+
+  const std::string empty = writeConfig(dir, "  safe: [" + dir + "/nothing_here]\n");
+  auto none = test::runCropmap("catalog --config " + empty);
+  EXPECT_EQ(none.exitCode, 2) << none.output;
+  EXPECT_NE(none.output.find("no usable Sentinel-2 scene"), std::string::npos) << none.output;
+  EXPECT_NE(none.output.find("nothing_here: no such file or directory"), std::string::npos) << none.output;
+}
