@@ -410,6 +410,13 @@ void Config::validate() const {
     double s = split.ratios[0] + split.ratios[1] + split.ratios[2];
     if (std::fabs(s - 1.0) > 1e-6) fail("split.ratios", "shares must add up to 1, they add up to " + shortestDouble(s));
   }
+  if (train.model == "lstm" && train.hidden.empty()) fail("train.hidden", "lstm needs at least one layer size");
+  if (train.loss == "early_reward" && train.model != "earlyrnn")
+    fail("train.loss", "early_reward trains the stopping head of earlyrnn; use ce or weighted_ce for " + train.model);
+  if (train.model == "earlyrnn" && (train.loss == "ce" || train.loss == "weighted_ce"))
+    fail("train.loss", "earlyrnn is trained with early_reward (or auto)");
+  if (train.finetune_epochs > 0 && train.loss != "weighted_ce")
+    fail("train.finetune_epochs", "the fine-tuning phase follows a weighted_ce phase; set train.loss: weighted_ce");
   if (!labels.legend.empty()) {
     try {
       Legend::load(labels.legend);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "pipeline/cli/cli.hpp"
+#include "stages/train/train.hpp"
 
 namespace cropmap {
 

@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
       configCommand(),
       catalogCommand(),
       compositeCommand(),
+      trainCommand(),
+      evaluateCommand(),
       benchCommand(),
   };
   return runCli(argc, argv, commands);

@@ -19,10 +19,66 @@ struct SampleSection {
 struct TrainSection {
   std::string model = "lstm";
   std::string backend = "mpi";
+  std::string samples;
+  std::string output = "train";
+  std::vector<int> hidden{200, 125, 100};
+  double dropout = 0.2;
+  int batch_size = 64;
+  int epochs = 20;
+  std::string optimizer = "adamw";
+  double lr = 1e-3;
+  double weight_decay = 0.01;
+  std::string schedule = "none";
+  int step_epochs = 10;
+  double step_gamma = 0.1;
+  int patience = 5;
+  std::string loss = "auto";
+  int finetune_epochs = 0;
+  double alpha = 0.5;
+  double epsilon = 10.0;
+  double bucket_mb = 25.0;
+  bool overlap = false;
   void declare(Declarer& d) {
     d.opt("model", model, "Model architecture").oneOf({"lstm", "earlyrnn", "tempcnn"});
     d.opt("backend", backend, "Gradient allreduce: mpi (CPU), nccl (GPU) or serial (one process)")
         .oneOf({"mpi", "nccl", "serial"});
+    d.opt("samples", samples, "Sample table written by `cropmap sample` (empty: samples.h5 below run.output)");
+    d.opt("output", output,
+          "Directory below run.output for model.pt, best.pt, checkpoint.pt, metrics.jsonl and the reports");
+    d.opt("hidden", hidden, "lstm: hidden size of each stacked LSTM layer, first to last").range(1, 4096);
+    d.opt("dropout", dropout, "Dropout between LSTM layers (lstm, earlyrnn) and after each block (tempcnn)")
+        .range(0, 0.9);
+    d.opt("batch_size", batch_size, "Samples per step on each rank (the global batch is this times the ranks)")
+        .range(1, 1 << 20);
+    d.opt("epochs", epochs, "Epochs of the main phase (early stopping may end it sooner)").range(1, 100000);
+    d.opt("optimizer", optimizer, "Optimiser").oneOf({"adamw", "rmsprop"});
+    d.opt("lr", lr, "Learning rate").range(1e-8, 10);
+    d.opt("weight_decay", weight_decay, "Weight decay (decoupled for adamw, L2 for rmsprop)").range(0, 10);
+    d.opt("schedule", schedule,
+          "Learning-rate schedule per epoch: none, cosine (to 0 at the last epoch of a phase) or step")
+        .oneOf({"none", "cosine", "step"});
+    d.opt("step_epochs", step_epochs, "schedule step: epochs between learning-rate drops").range(1, 100000);
+    d.opt("step_gamma", step_gamma, "schedule step: factor applied at each drop").range(1e-6, 1);
+    d.opt("patience", patience,
+          "Stop a phase after this many epochs without a better validation loss (0: never stop early)")
+        .range(0, 100000);
+    d.opt("loss", loss,
+          "auto (early_reward for earlyrnn, ce otherwise), ce, weighted_ce (class weights n_max/n_c from "
+          "the sample file) or early_reward (earlyrnn only)")
+        .oneOf({"auto", "ce", "weighted_ce", "early_reward"});
+    d.opt("finetune_epochs", finetune_epochs,
+          "weighted_ce: epochs of a second phase with plain cross-entropy from the best weighted model")
+        .range(0, 100000);
+    d.opt("alpha", alpha, "early_reward: weight of classification against earliness (1 = accuracy only)")
+        .range(0, 1);
+    d.opt("epsilon", epsilon,
+          "early_reward: additive smoothing of the stopping-time distribution (epsilon / periods per step)")
+        .range(0, 1000);
+    d.opt("bucket_mb", bucket_mb, "mpi backend: gradients are fused into buckets of this many MB per allreduce")
+        .range(0.001, 4096);
+    d.opt("overlap", overlap,
+          "mpi backend: start each bucket's MPI_Iallreduce as soon as it is packed, overlapping packing, "
+          "communication and unpacking of successive buckets");
   }
 };
 

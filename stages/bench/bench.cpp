@@ -5,7 +5,10 @@
 #include <iostream>
 #include <regex>
 
+#include "pipeline/log.hpp"
+
 #include "stages/commands.hpp"
+#include "stages/train/train.hpp"
 
 namespace po = boost::program_options;
 
@@ -14,6 +17,8 @@ namespace cropmap {
 const std::vector<BenchTarget>& benchTargets() {
   static const std::vector<BenchTarget> targets = {
       {"composite", "median/gap-fill kernel vs memory bandwidth; end to end at 1, 2, 4 ranks", benchComposite},
+      {"train", "samples/s per model; forward/backward/allreduce/optimizer per step; allreduce vs raw MPI",
+       benchTrainOnRanks},
   };
   return targets;
 }
@@ -52,6 +57,19 @@ std::map<std::string, double> parseFlatJsonNumbers(const std::string& text) {
   return out;
 }
 
+int benchTrainOnRanks(CommandContext& ctx) {
+  // Targets that measure the communicator they run on start MPI themselves:
+  // the command as a whole must not, because other targets launch mpiexec.
+  int argc = 0;
+  char** argv = nullptr;
+  MpiRuntime mpi(&argc, &argv);
+  ctx.mpi = &mpi;
+  log::configure(mpi.rank(), log::parseLevel(ctx.config.log.level), ctx.config.log.all_ranks);
+  const int rc = benchTrain(ctx);
+  ctx.mpi = nullptr;
+  return rc;
+}
+
 Command benchCommand() {
   Command c;
   c.name = "bench";
@@ -68,7 +86,9 @@ Command benchCommand() {
         "layout", po::value<std::string>()->default_value("geotiff"), "synthetic region layout: geotiff|safe")(
         "mpiexec", po::value<std::string>()->default_value("mpiexec"), "MPI launcher for the scaling runs")(
         "json", po::value<std::string>(), "where to write the JSON (default <run.output>/bench/<target>.json)")(
-        "kernel-only", "skip the end-to-end runs");
+        "kernel-only", "composite: skip the end-to-end runs")(
+        "steps", po::value<int>(), "train: timed steps per model (default 30)")(
+        "model", po::value<std::string>(), "train: only this model");
     p.add("target", 1);
   };
   c.run = [](CommandContext& ctx) {

@@ -19,8 +19,11 @@ struct BenchTarget {
 
 const std::vector<BenchTarget>& benchTargets();
 
-// bench composite: stages/bench/bench_composite.cpp
+// bench composite: stages/bench/bench_composite.cpp (launches its own mpiexec runs)
 int benchComposite(CommandContext& ctx);
+// bench train: stages/train/trainer.cpp, measured on the ranks it runs on
+// (run under mpirun -n N; cmake/bench-train.sh runs 1, 2 and 4)
+int benchTrainOnRanks(CommandContext& ctx);
 
 // Flat JSON object writing and reading for bench results (numbers and strings).
 std::string jsonObject(const std::vector<std::pair<std::string, std::string>>& fields);
