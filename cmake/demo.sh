@@ -10,3 +10,5 @@ echo "== cropmap version"
 echo "== cropmap config --config $config"
 "$cm" config --config "$config"
 "$cm" config --config "$config" --dump --plain
+echo "== mpirun -n 2 cropmap synth --config $config"
+mpirun -n 2 "$cm" synth --config "$config"
