@@ -10,6 +10,8 @@ echo "== cropmap version"
 echo "== cropmap config --config $config"
 "$cm" config --config "$config"
 "$cm" config --config "$config" --dump --plain
+echo "== mpirun -n 2 cropmap synth --config $config"
+mpirun -n 2 "$cm" synth --config "$config"
 
 # Compositing (after synth has written the region): catalog and cube on 2 ranks.
 mpiexec=${MPIEXEC:-mpiexec}

@@ -141,30 +141,24 @@ void Cube::checkAligned(const std::string& tile, const Window& w, const std::str
 
 void Cube::writeReflectance(const std::string& tile, const Window& w, const std::uint16_t* d, h5::Transfer mode) {
   checkAligned(tile, w, "reflectance write");
-  const hsize_t P = static_cast<hsize_t>(periods()), B = static_cast<hsize_t>(bands());
-  data(tile).reflectance.write(
-      {0, 0, static_cast<hsize_t>(w.row0), static_cast<hsize_t>(w.col0)},
-      {P, B, static_cast<hsize_t>(w.rows), static_cast<hsize_t>(w.cols)}, d, mode);
+  byChunks<std::uint16_t>(data(tile).reflectance, true,
+                          {static_cast<hsize_t>(periods()), static_cast<hsize_t>(bands())}, w,
+                          const_cast<std::uint16_t*>(d), mode);
 }
 
 void Cube::readReflectance(const std::string& tile, const Window& w, std::uint16_t* d, h5::Transfer mode) {
-  const hsize_t P = static_cast<hsize_t>(periods()), B = static_cast<hsize_t>(bands());
-  data(tile).reflectance.read(
-      {0, 0, static_cast<hsize_t>(w.row0), static_cast<hsize_t>(w.col0)},
-      {P, B, static_cast<hsize_t>(w.rows), static_cast<hsize_t>(w.cols)}, d, mode);
+  byChunks<std::uint16_t>(data(tile).reflectance, false,
+                          {static_cast<hsize_t>(periods()), static_cast<hsize_t>(bands())}, w, d, mode);
 }
 
 void Cube::writeValid(const std::string& tile, const Window& w, const std::uint8_t* d, h5::Transfer mode) {
   checkAligned(tile, w, "valid write");
-  const hsize_t P = static_cast<hsize_t>(periods());
-  data(tile).valid.write({0, static_cast<hsize_t>(w.row0), static_cast<hsize_t>(w.col0)},
-                         {P, static_cast<hsize_t>(w.rows), static_cast<hsize_t>(w.cols)}, d, mode);
+  byChunks<std::uint8_t>(data(tile).valid, true, {static_cast<hsize_t>(periods())}, w, const_cast<std::uint8_t*>(d),
+                         mode);
 }
 
 void Cube::readValid(const std::string& tile, const Window& w, std::uint8_t* d, h5::Transfer mode) {
-  const hsize_t P = static_cast<hsize_t>(periods());
-  data(tile).valid.read({0, static_cast<hsize_t>(w.row0), static_cast<hsize_t>(w.col0)},
-                        {P, static_cast<hsize_t>(w.rows), static_cast<hsize_t>(w.cols)}, d, mode);
+  byChunks<std::uint8_t>(data(tile).valid, false, {static_cast<hsize_t>(periods())}, w, d, mode);
 }
 
 // ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@
 // Work units are aligned on chunks, so no two ranks ever write into one chunk.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -119,12 +120,12 @@ class Cube {
   void writeLayer(const std::string& tile, const std::string& name, const Window& w, const T* data,
                   h5::Transfer mode = h5::Transfer::independent) {
     checkAligned(tile, w, "write of layer " + name);
-    layer(tile, name).write<T>(offsets2(w), counts2(w), data, mode);
+    byChunks<T>(layer(tile, name), true, {}, w, const_cast<T*>(data), mode);
   }
   template <class T>
   void readLayer(const std::string& tile, const std::string& name, const Window& w, T* data,
                  h5::Transfer mode = h5::Transfer::independent) {
-    layer(tile, name).read<T>(offsets2(w), counts2(w), data, mode);
+    byChunks<T>(layer(tile, name), false, {}, w, data, mode);
   }
 
   // Ledger of a stage's work units (for --resume). createLedger is collective
@@ -156,13 +157,60 @@ class Cube {
   void createLayerImpl(const std::string& name, hid_t type, const void* fill);
   h5::Dataset& layer(const std::string& tile, const std::string& name);
   void checkAligned(const std::string& tile, const Window& w, const std::string& what) const;
-  static std::vector<hsize_t> offsets2(const Window& w) {
-    return {static_cast<hsize_t>(w.row0), static_cast<hsize_t>(w.col0)};
-  }
-  static std::vector<hsize_t> counts2(const Window& w) {
-    return {static_cast<hsize_t>(w.rows), static_cast<hsize_t>(w.cols)};
-  }
   TileData& data(const std::string& tile);
+
+  // Moves a window laid out [lead...][rows][cols] one chunk at a time through
+  // a packed buffer, so that memory and file are both contiguous: MPI-IO then
+  // writes a chunk in one call instead of one call per row segment (measured:
+  // ~18,000 pwrite calls per 128x128 block without it). Collective transfers
+  // go in one call, since every rank must make the same number of calls.
+  template <class T>
+  void byChunks(h5::Dataset& ds, bool writing, const std::vector<hsize_t>& lead, const Window& w, T* data,
+                h5::Transfer mode) {
+    std::vector<hsize_t> off(lead.size(), 0), cnt = lead;
+    off.push_back(static_cast<hsize_t>(w.row0));
+    off.push_back(static_cast<hsize_t>(w.col0));
+    cnt.push_back(static_cast<hsize_t>(w.rows));
+    cnt.push_back(static_cast<hsize_t>(w.cols));
+    if (mode == h5::Transfer::collective) {
+      if (writing) ds.write<T>(off, cnt, data, mode);
+      else ds.read<T>(off, cnt, data, mode);
+      return;
+    }
+    size_t L = 1;
+    for (hsize_t d : lead) L *= static_cast<size_t>(d);
+    const int c = layout_.chunk;
+    std::vector<T> buf;
+    // Chunk grid cells overlapping the window (windows are chunk-aligned for
+    // writes; reads may start anywhere).
+    const int rFirst = (w.row0 / c) * c, cFirst = (w.col0 / c) * c;
+    for (int r = rFirst; r < w.row0 + w.rows; r += c)
+      for (int q = cFirst; q < w.col0 + w.cols; q += c) {
+        const int r0 = std::max(r, w.row0), r1 = std::min(r + c, w.row0 + w.rows);
+        const int q0 = std::max(q, w.col0), q1 = std::min(q + c, w.col0 + w.cols);
+        const size_t h = static_cast<size_t>(r1 - r0), wd = static_cast<size_t>(q1 - q0);
+        buf.resize(L * h * wd);
+        auto at = [&](size_t l, size_t rr) {
+          return data + (l * static_cast<size_t>(w.rows) + static_cast<size_t>(r0 - w.row0) + rr) *
+                            static_cast<size_t>(w.cols) +
+                 static_cast<size_t>(q0 - w.col0);
+        };
+        off[lead.size()] = static_cast<hsize_t>(r0);
+        off[lead.size() + 1] = static_cast<hsize_t>(q0);
+        cnt[lead.size()] = h;
+        cnt[lead.size() + 1] = wd;
+        if (writing) {
+          for (size_t l = 0; l < L; ++l)
+            for (size_t rr = 0; rr < h; ++rr) std::copy(at(l, rr), at(l, rr) + wd, buf.data() + (l * h + rr) * wd);
+          ds.write<T>(off, cnt, buf.data(), mode);
+        } else {
+          ds.read<T>(off, cnt, buf.data(), mode);
+          for (size_t l = 0; l < L; ++l)
+            for (size_t rr = 0; rr < h; ++rr)
+              std::copy(buf.data() + (l * h + rr) * wd, buf.data() + (l * h + rr + 1) * wd, at(l, rr));
+        }
+      }
+  }
 
   // Declared first so it is destroyed last: HDF5 closes a file only after its objects.
   h5::File file_;

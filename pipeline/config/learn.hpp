@@ -62,7 +62,7 @@ struct TrainSection {
     d.opt("model", model, "Model architecture").oneOf({"lstm", "earlyrnn", "tempcnn"});
     d.opt("backend", backend, "Gradient allreduce: mpi (CPU), nccl (GPU) or serial (one process)")
         .oneOf({"mpi", "nccl", "serial"});
-    d.opt("samples", samples, "Sample table written by `cropmap sample` (empty: samples.h5 below run.output)");
+    d.opt("samples", samples, "Sample table written by `cropmap sample` (empty: sample.output below run.output)");
     d.opt("output", output,
           "Directory below run.output for model.pt, best.pt, checkpoint.pt, metrics.jsonl and the reports");
     d.opt("hidden", hidden, "lstm: hidden size of each stacked LSTM layer, first to last").range(1, 4096);

@@ -26,7 +26,7 @@ namespace cropmap {
 
 std::string trainOutputDir(const Config& c) { return (fs::path(c.run.output) / c.train.output).string(); }
 std::string samplesPath(const Config& c) {
-  return c.train.samples.empty() ? (fs::path(c.run.output) / "samples.h5").string() : c.train.samples;
+  return c.train.samples.empty() ? (fs::path(c.run.output) / c.sample.output).string() : c.train.samples;
 }
 
 namespace {
