@@ -154,8 +154,14 @@ void assembleTile(const TileGrid& grid, const std::vector<std::pair<Window, std:
   // very pixels the cube describes.
   gdal::setGeoreference(vrt.get(), grid.geotransform, *gdal::srsFromWkt(grid.crsWkt), context);
   styleClassBand(vrt->GetRasterBand(1), style, context);
-  for (int b = 0; b < style.bands(); ++b)
+  for (int b = 0; b < style.bands(); ++b) {
     vrt->GetRasterBand(b + 1)->SetDescription(kDescriptions[b]);
+    // Without this, GeoTIFF writers take a second band for alpha and viewers
+    // would hide low-confidence pixels.
+    if (b > 0)
+      gdal::check(vrt->GetRasterBand(b + 1)->SetColorInterpretation(GCI_Undefined),
+                  context + ": set colour interpretation");
+  }
   gdal::check(vrt->GetRasterBand(2)->SetMetadataItem("SCALE_DENOMINATOR", "255"), context + ": set metadata");
   if (style.stopBand)
     gdal::check(vrt->GetRasterBand(3)->SetMetadataItem("PERIODS", joined(style.periods, ";").c_str()),
@@ -167,30 +173,50 @@ void assembleTile(const TileGrid& grid, const std::vector<std::pair<Window, std:
   gdal::removeFile(tmp);
   std::string compress = style.compress;
   std::transform(compress.begin(), compress.end(), compress.begin(), ::toupper);
+  // PHOTOMETRIC=MINISBLACK keeps the palette (GDAL still writes the colour
+  // map) but stops GeoTIFF from declaring band 2 an alpha channel, which it
+  // does for paletted images with extra samples. The COG driver has no such
+  // option, so a COG is written as the GTiff driver writes one itself: tiled,
+  // overviews copied from a source that has them (COPY_SRC_OVERVIEWS), IFDs
+  // before the data (LAYOUT=COG).
+  const std::vector<std::string> common = {"COMPRESS=" + compress, "PHOTOMETRIC=MINISBLACK", "BIGTIFF=IF_SAFER",
+                                           "TILED=YES"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), common.begin(), common.end());
+    return extra;
+  };
+  // Nearest-neighbour overview factors: class ids must never be averaged.
+  auto buildOverviews = [&](GDALDataset* ds, int smallest, const std::string& what) {
+    std::vector<int> levels;
+    for (int f = 2; std::max(grid.width, grid.height) / (f / 2) > smallest; f *= 2) levels.push_back(f);
+    if (!levels.empty())
+      gdal::check(ds->BuildOverviews("NEAREST", static_cast<int>(levels.size()), levels.data(), 0, nullptr, nullptr,
+                                     nullptr, nullptr),
+                  what + ": build overviews");
+    return !levels.empty();
+  };
+  const std::string ovrSource = tmp + ".ovr-source.tif";
   try {
     if (style.format == "cog") {
-      auto out = gdal::createCopy("COG", tmp, vrt.get(),
-                                  {"COMPRESS=" + compress, "RESAMPLING=NEAREST", "OVERVIEW_RESAMPLING=NEAREST",
-                                   "BLOCKSIZE=512", "BIGTIFF=IF_SAFER"});
+      auto src = gdal::createCopy("GTiff", ovrSource, vrt.get(),
+                                  {"COMPRESS=LZW", "PHOTOMETRIC=MINISBLACK", "BIGTIFF=IF_SAFER", "TILED=YES",
+                                   "BLOCKXSIZE=512", "BLOCKYSIZE=512"});
+      buildOverviews(src.get(), 512, ovrSource);
+      auto out = gdal::createCopy("GTiff", tmp, src.get(),
+                                  with({"BLOCKXSIZE=512", "BLOCKYSIZE=512", "COPY_SRC_OVERVIEWS=YES"}));
       gdal::close(out, tmp);
+      gdal::close(src, ovrSource);
+      gdal::removeFile(ovrSource);
     } else {
-      auto out = gdal::createCopy("GTiff", tmp, vrt.get(),
-                                  {"COMPRESS=" + compress, "TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256",
-                                   "BIGTIFF=IF_SAFER"});
-      // Overviews by nearest neighbour (class ids must not be averaged),
-      // halving until the smallest level fits in one block.
-      std::vector<int> levels;
-      for (int f = 2; std::max(grid.width, grid.height) / f >= 256; f *= 2) levels.push_back(f);
-      if (!levels.empty())
-        gdal::check(out->BuildOverviews("NEAREST", static_cast<int>(levels.size()), levels.data(), 0, nullptr,
-                                        nullptr, nullptr, nullptr),
-                    tmp + ": build overviews");
+      auto out = gdal::createCopy("GTiff", tmp, vrt.get(), with({"BLOCKXSIZE=256", "BLOCKYSIZE=256"}));
+      buildOverviews(out.get(), 256, tmp);
       gdal::close(out, tmp);
     }
     vrt.reset();
     gdal::commitRaster(tmp, finalPath);
   } catch (...) {
     gdal::removeFile(tmp);
+    gdal::removeFile(ovrSource);
     throw;
   }
 }

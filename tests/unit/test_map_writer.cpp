@@ -106,6 +106,10 @@ void expectMap(const std::string& path, const TileGrid& g, const MapStyle& style
   EXPECT_STREQ(names[2], "winter wheat");
   EXPECT_STREQ(cls->GetMetadataItem("CLASS_NAMES"), "grassland;maize;winter wheat");
 
+  EXPECT_EQ(cls->GetColorInterpretation(), GCI_PaletteIndex);
+  for (int b = 2; b <= style.bands(); ++b)
+    EXPECT_NE(ds->GetRasterBand(b)->GetColorInterpretation(), GCI_AlphaBand) << "band " << b << " is data, not alpha";
+  EXPECT_STREQ(ds->GetRasterBand(2)->GetDescription(), "confidence");
   const auto c = readBand(ds.get(), 1), conf = readBand(ds.get(), 2);
   int mismatches = 0, noData = 0;
   for (int r = 0; r < g.height; ++r)
@@ -148,6 +152,19 @@ TEST(MapWriter, CogCarriesGridLegendAndNoData) {
   expectMap(map, g, style);
   auto ds = gdal::openRaster(map);
   EXPECT_STREQ(ds->GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE"), "COG");
+  // A tile larger than a COG block gets overviews, and the COG layout stays.
+  TileGrid big = g;
+  big.width = big.height = 600;
+  BlockMap b(Window{0, 0, 600, 600}, 2);
+  std::fill(b.band(0), b.band(0) + 600 * 600, 2);
+  const std::string part = partPath(dir + "/parts", "big", b.window);
+  writePart(part, big, b);
+  assembleTile(big, {{b.window, part}}, style, dir + "/maps/big.tif");
+  auto bds = gdal::openRaster(dir + "/maps/big.tif");
+  EXPECT_STREQ(bds->GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE"), "COG");
+  ASSERT_EQ(bds->GetRasterBand(1)->GetOverviewCount(), 1);  // 300 x 300 fits one 512 block
+  EXPECT_NE(bds->GetRasterBand(2)->GetColorInterpretation(), GCI_AlphaBand);
+  EXPECT_EQ(bds->GetRasterBand(1)->GetColorInterpretation(), GCI_PaletteIndex);
   // Nothing left under a temporary name.
   for (const auto& e : fs::directory_iterator(dir + "/maps"))
     EXPECT_EQ(e.path().filename().string().rfind(".tmp-", 0), std::string::npos) << e.path();
@@ -175,7 +192,7 @@ TEST(MapWriter, TiledGeoTiffWithStopBandAndOverviews) {
   ds->GetRasterBand(1)->GetBlockSize(&bx, &by);
   EXPECT_EQ(bx, 256);
   EXPECT_EQ(by, 256);
-  ASSERT_EQ(ds->GetRasterBand(1)->GetOverviewCount(), 1);  // 600 / 2 >= 256, 600 / 4 < 256
+  ASSERT_EQ(ds->GetRasterBand(1)->GetOverviewCount(), 2);  // 300 and 150: down to less than a block
   std::vector<std::uint8_t> ov(300 * 300);
   GDALRasterBand* o = ds->GetRasterBand(1)->GetOverview(0);
   gdal::readWindow(o, 0, 0, 300, 300, ov.data(), 300, 300, "overview");
