@@ -344,6 +344,10 @@ PredictReport runPredict(const Config& cfg, const PredictPaths& paths, const Pre
         fs::remove(paths.parcels());
         fs::remove(paths.summary());
       }
+      // Temporary files of a killed run (never under a final name) go too.
+      if (fs::exists(paths.maps()))
+        for (const auto& e : fs::directory_iterator(paths.maps()))
+          if (e.path().filename().string().rfind(".tmp-", 0) == 0) fs::remove(e.path());
       fs::create_directories(paths.parts());
       writeTextAtomically(manifestPath, manifest);
       for (size_t i = 0; i < units.size(); ++i) {
