@@ -27,6 +27,14 @@ if [ -n "$synth_dir" ] && [ -d "$synth_dir" ]; then
     echo "== $mpiexec -n 2 cropmap $stage --config $config"
     "$mpiexec" -n 2 "$cm" "$stage" --config "$config"
   done
+  # Crop maps: the trained model over every pixel of the cube (after train and evaluate).
+  model_file="$(sed -n 's/^ *output: *\(.*\)/\1/p' "$config" | head -1)/train/model.pt"
+  if [ -f "$model_file" ]; then
+    echo "== $mpiexec -n 2 cropmap predict --config $config"
+    "$mpiexec" -n 2 "$cm" predict --config "$config"
+  else
+    echo "== cropmap predict: skipped, no trained model at $model_file (cropmap train writes it)"
+  fi
 else
   echo "== cropmap composite: skipped, no Sentinel-2 inputs at '${synth_dir}' (cropmap synth writes them)"
 fi
