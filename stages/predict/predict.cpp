@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "inference.hpp"
 #include "kernels/metrics.hpp"
@@ -375,9 +376,10 @@ PredictReport runPredict(const Config& cfg, const PredictPaths& paths, const Pre
   UnitWorker worker(cube, classifier, style, paths, cfg.predict.batch_size, parcels, accuracy);
   const auto loopStart = Clock::now();
   {
+    // Job-wide progress: every rank counts its finished units in a one-sided counter.
+    SharedCounter finished(comm);
+    Progress progress("predict", static_cast<std::int64_t>(pending.size()), "blocks", rank == 0);
     auto source = makeUnitSource(cfg.predict.scheduler, pending, comm);
-    Progress progress("predict (rank 0)", static_cast<std::int64_t>((pending.size() + size - 1) / size), "units",
-                      rank == 0);
     std::int64_t mine = 0;
     while (auto u = source->next()) {
       try {
@@ -389,11 +391,17 @@ PredictReport runPredict(const Config& cfg, const PredictPaths& paths, const Pre
                                  std::to_string(u->row0) + "," + std::to_string(u->col0) + "): " + e.what());
       }
       ++mine;
-      progress.add();
+      finished.fetchAdd(1);
+      if (rank == 0) progress.set(finished.read());
     }
+    const double busyLoop = since(loopStart);
+    if (rank == 0)
+      while (finished.read() < static_cast<long long>(pending.size())) {
+        progress.set(finished.read());
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
     progress.finish();
-    const double busy = since(loopStart);
-    LoadReport load = gatherLoad(busy, mine, comm);
+    LoadReport load = gatherLoad(busyLoop, mine, comm);
     report.imbalance = load.imbalance();
     report.loadText = load.text();
   }
