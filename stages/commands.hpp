@@ -14,5 +14,6 @@ Command benchCommand();      // stages/bench/bench.cpp
 Command labelsCommand();     // stages/labels/commands.cpp
 Command splitCommand();      // stages/labels/commands.cpp
 Command sampleCommand();     // stages/labels/commands.cpp
+Command runCommand();        // stages/run/run.cpp
 
 }  // namespace cropmap

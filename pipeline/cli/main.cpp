@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
       trainCommand(),
       evaluateCommand(),
       predictCommand(),
+      runCommand(),
       benchCommand(),
   };
   return runCli(argc, argv, commands);

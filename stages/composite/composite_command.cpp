@@ -1,5 +1,6 @@
 // `cropmap composite`: the scenes of the catalog to the cube.
 #include <boost/program_options.hpp>
+#include <cstdio>
 #include <fstream>
 
 #include "composite.hpp"
@@ -23,6 +24,12 @@ Command compositeCommand() {
   };
   c.run = [](CommandContext& ctx) {
     const CompositeStats st = runComposite(ctx.config, ctx.comm(), ctx.resume);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3g", st.wall > 0 ? st.observations / st.wall / 1e6 : 0.0);
+    ctx.summary.push_back({"Mobs/s", buf});
+    std::snprintf(buf, sizeof buf, "%.2f", st.load.imbalance());
+    ctx.summary.push_back({"imbalance max/mean", buf});
+    ctx.summary.push_back({"units", std::to_string(st.units) + "/" + std::to_string(st.unitsTotal)});
     if (ctx.rank() == 0 && ctx.args.count("stats-json")) {
       const std::string path = ctx.args["stats-json"].as<std::string>();
       std::ofstream out(path);
