@@ -81,16 +81,30 @@ std::string fileIdentity(const std::string& path) {
 }
 
 // What the parts were made from; parts from anything else are not reused.
-std::string manifestText(const Config& cfg, const PredictPaths& paths, const ModelInfo& model, int block) {
+// The cube is identified by the configuration it was composited with, so a
+// cube rebuilt under the same path invalidates the parts too.
+std::string manifestText(const PredictPaths& paths, const ModelInfo& model, const Cube& cube, int block) {
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char ch : cube.layout().configYaml) h = (h ^ ch) * 1099511628211ULL;
   std::ostringstream m;
   m << "cropmap predict parts\n"
     << "model: " << (model.path.rfind("untrained ", 0) == 0 ? model.path : fileIdentity(model.path)) << "\n"
-    << "cube: " << fs::absolute(paths.cube).string() << "\n"
+    << "cube: " << fs::absolute(paths.cube).string() << " composited with config " << std::hex << h << std::dec
+    << "\n"
     << "block: " << block << "\n"
     << "classes:";
   for (const auto& n : model.classNames) m << " " << n;
   m << "\n";
-  (void)cfg;
+  return m.str();
+}
+
+// What the finished outputs were made from: the parts' sources and the output options.
+std::string completeText(const std::string& manifest, const Config& cfg, bool parcels, const PredictOptions& o) {
+  std::ostringstream m;
+  m << manifest << "format: " << cfg.predict.format << " " << cfg.predict.compress << "\n"
+    << "quicklook: " << (o.quicklooks ? cfg.predict.quicklook_size : 0) << "\n"
+    << "parcels: " << (parcels ? cfg.labels.parcels + " " + cfg.labels.layer + " " + cfg.labels.id_field : "none")
+    << "\n";
   return m.str();
 }
 
@@ -319,7 +333,8 @@ PredictReport runPredict(const Config& cfg, const PredictPaths& paths, const Pre
   for (const auto& t : cube.tiles()) report.maps.push_back(mapPath(t));
 
   // ---- fresh start or resume (rank 0 decides and touches the file system) ----
-  const std::string manifest = manifestText(cfg, paths, model, block);
+  const std::string manifest = manifestText(paths, model, cube, block);
+  const std::string completeMarker = completeText(manifest, cfg, parcels, options);
   const std::string manifestPath = (fs::path(paths.parts()) / "manifest.txt").string();
   const std::string completePath = (fs::path(paths.maps()) / ".predict-complete").string();
   std::vector<std::uint8_t> done(units.size(), 0);
@@ -327,7 +342,7 @@ PredictReport runPredict(const Config& cfg, const PredictPaths& paths, const Pre
   if (rank == 0) {
     bool mapsThere = true;
     for (const auto& m : report.maps) mapsThere = mapsThere && fs::exists(m);
-    if (options.resume && slurp(completePath) == manifest && mapsThere &&
+    if (options.resume && slurp(completePath) == completeMarker && mapsThere &&
         (!parcels || fs::exists(paths.parcels()))) {
       complete = 1;
     } else {
@@ -481,7 +496,7 @@ PredictReport runPredict(const Config& cfg, const PredictPaths& paths, const Pre
                                 .text());
       writeTextAtomically(paths.summary(), o.text() + "\n");
     }
-    writeTextAtomically(completePath, manifest);
+    writeTextAtomically(completePath, completeMarker);
     fs::remove_all(paths.parts());
   }
   CROPMAP_MPI(MPI_Barrier(comm));

@@ -359,4 +359,13 @@ TEST_F(PredictPipeline, KillDuringPredictThenResume) {
   const auto again = runCropmapMpi(2, "predict --resume --config " + config());
   ASSERT_EQ(again.exitCode, 0) << again.output;
   EXPECT_NE(again.output.find("nothing to do"), std::string::npos) << again.output;
+
+  // ... but not when an output option changed: the maps are written again, as tiled GeoTIFF.
+  const auto gtiff = runCropmapMpi(2, "predict --resume --config " + config() + " --set predict.format=gtiff");
+  ASSERT_EQ(gtiff.exitCode, 0) << gtiff.output;
+  EXPECT_EQ(gtiff.output.find("nothing to do"), std::string::npos) << gtiff.output;
+  EXPECT_EQ(readBand(mapPath(), 1), ref);
+  GDALDatasetUniquePtr ds(GDALDataset::Open(mapPath().c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+  ASSERT_TRUE(ds);
+  EXPECT_EQ(ds->GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE"), nullptr);
 }
