@@ -387,4 +387,26 @@ void commitFile(const std::string& temporary, const std::string& finalPath) {
   if (ec) throw std::runtime_error("cannot move " + temporary + " to " + finalPath + ": " + ec.message());
 }
 
+
+
+Dataset openVrtXml(const std::string& xml, const std::string& context) {
+  ensureRegistered();
+  CPLErrorReset();
+  GDALDataset* ds = GDALDataset::Open(xml.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY);
+  if (!ds) throw std::runtime_error(context + ": cannot open the assembled VRT: " + lastError());
+  return Dataset(ds);
+}
+
+GeoTransform geoTransformOf(GDALDataset* ds, const std::string& context) {
+  GeoTransform gt{};
+  check(ds->GetGeoTransform(gt.data()), context + ": no geotransform");
+  return gt;
+}
+
+void commitRaster(const std::string& temporary, const std::string& finalPath) {
+  const std::string aux = temporary + ".aux.xml";
+  if (std::filesystem::exists(aux)) commitFile(aux, finalPath + ".aux.xml");
+  commitFile(temporary, finalPath);
+}
+
 }  // namespace cropmap::gdal

@@ -147,10 +147,17 @@ void addField(OGRLayer* layer, const std::string& name, int fieldType, const std
 void addFeature(OGRLayer* layer, OGRFeature* feature, const std::string& context);
 void startTransaction(GDALDataset* ds, const std::string& context);
 void commitTransaction(GDALDataset* ds, const std::string& context);
+// Open a VRT given as XML text (no file on disk); its sources open lazily.
+Dataset openVrtXml(const std::string& xml, const std::string& context);
+GeoTransform geoTransformOf(GDALDataset* ds, const std::string& context);
 
 // Files are written under a temporary name and renamed into place, so a crash
 // never leaves a half-written file under its final name.
 std::string temporaryName(const std::string& finalPath);
 void commitFile(const std::string& temporary, const std::string& finalPath);
+// Commit a raster and its PAM sidecar (PATH.aux.xml, where GDAL keeps category
+// names): the sidecar first, so the raster's final name appearing means both are there.
+void commitRaster(const std::string& temporary, const std::string& finalPath);
+
 
 }  // namespace cropmap::gdal

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "pipeline/cli/cli.hpp"
+#include "stages/predict/predict.hpp"
 #include "stages/train/train.hpp"
 #include "stages/synth/synth_stage.hpp"
 

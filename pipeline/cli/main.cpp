@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       sampleCommand(),
       trainCommand(),
       evaluateCommand(),
+      predictCommand(),
       runCommand(),
       benchCommand(),
   };

@@ -104,8 +104,29 @@ struct TrainSection {
 
 struct PredictSection {
   int batch_size = 4096;
+  std::string model;
+  std::string scheduler = "dynamic";
+  std::string format = "cog";
+  std::string compress = "deflate";
+  int quicklook_size = 512;
+  bool parcels = true;
   void declare(Declarer& d) {
     d.opt("batch_size", batch_size, "Pixels per inference batch").range(1, 1 << 24);
+    d.opt("model", model,
+          "Model file to apply (empty: the best model of training, <run.output>/<train.output>/model.pt)");
+    d.opt("scheduler", scheduler,
+          "Work distribution over ranks: static (cost-based LPT) or dynamic (one-sided fetch-and-add counter)")
+        .oneOf({"static", "dynamic"});
+    d.opt("format", format,
+          "Map format: cog (Cloud-Optimized GeoTIFF) or gtiff (tiled GeoTIFF with nearest-neighbour overviews)")
+        .oneOf({"cog", "gtiff"});
+    d.opt("compress", compress, "Compression of the map files").oneOf({"deflate", "lzw", "zstd", "none"});
+    d.opt("quicklook_size", quicklook_size,
+          "Longer side in pixels of the PNG quick-look written next to each map (0: no quick-look)")
+        .range(0, 16384);
+    d.opt("parcels", parcels,
+          "Write <run.output>/parcels.gpkg: per parcel of labels.parcels the majority class, its share and "
+          "the mean confidence (needs the cube's parcel layer from `cropmap labels`)");
   }
 };
 

@@ -19,6 +19,8 @@ const std::vector<BenchTarget>& benchTargets() {
       {"composite", "median/gap-fill kernel vs memory bandwidth; end to end at 1, 2, 4 ranks", benchComposite},
       {"train", "samples/s per model; forward/backward/allreduce/optimizer per step; allreduce vs raw MPI",
        benchTrainOnRanks},
+      {"predict", "pixels/s of every model at 1, 2, 4 ranks; shares of reading, inference and writing",
+       benchPredictOnRanks},
   };
   return targets;
 }
@@ -88,7 +90,7 @@ Command benchCommand() {
         "json", po::value<std::string>(), "where to write the JSON (default <run.output>/bench/<target>.json)")(
         "kernel-only", "composite: skip the end-to-end runs")(
         "steps", po::value<int>(), "train: timed steps per model (default 30)")(
-        "model", po::value<std::string>(), "train: only this model");
+        "model", po::value<std::string>(), "train, predict: only this model");
     p.add("target", 1);
   };
   c.run = [](CommandContext& ctx) {

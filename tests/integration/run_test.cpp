@@ -68,16 +68,19 @@ TEST(Run, WholePipelineThenSkipsThenRerunsFromAChangedStage) {
 
   auto first = runIn(dir, "");
   ASSERT_EQ(first.exitCode, 0) << first.output;
-  for (const char* s : {"synth", "composite", "labels", "split", "sample", "train", "evaluate"})
+  for (const char* s : {"synth", "composite", "labels", "split", "sample", "train", "evaluate", "predict"})
     EXPECT_EQ(statusOf(first.output, s), "ran") << s << "\n" << first.output;
   EXPECT_NE(first.output.find("imbalance max/mean"), std::string::npos);
   EXPECT_NE(first.output.find("test split: overall_accuracy"), std::string::npos) << first.output;
   EXPECT_TRUE(fs::exists(dir + "/out/cube.h5"));
   EXPECT_TRUE(fs::exists(dir + "/out/train/report.json"));
+  EXPECT_TRUE(fs::exists(dir + "/out/maps/33UVP.tif"));
+  EXPECT_TRUE(fs::exists(dir + "/out/parcels.gpkg"));
+  EXPECT_NE(first.output.find("map test OA"), std::string::npos) << first.output;
 
   auto again = runIn(dir, "");
   ASSERT_EQ(again.exitCode, 0) << again.output;
-  for (const char* s : {"synth", "composite", "labels", "split", "sample", "train", "evaluate"})
+  for (const char* s : {"synth", "composite", "labels", "split", "sample", "train", "evaluate", "predict"})
     EXPECT_EQ(statusOf(again.output, s), "skipped (complete)") << s << "\n" << again.output;
 
   auto changed = runIn(dir, "--set train.epochs=1");
@@ -86,6 +89,7 @@ TEST(Run, WholePipelineThenSkipsThenRerunsFromAChangedStage) {
     EXPECT_EQ(statusOf(changed.output, s), "skipped (complete)") << s;
   EXPECT_EQ(statusOf(changed.output, "train"), "ran");
   EXPECT_EQ(statusOf(changed.output, "evaluate"), "ran");
+  EXPECT_EQ(statusOf(changed.output, "predict"), "ran");
 
   // A removed output makes its stage incomplete again, and everything after it reruns.
   fs::remove(dir + "/out/samples.h5");

@@ -1,0 +1,202 @@
+// `cropmap bench predict`: the predict stage timed end to end on the run's
+// cube, for every model architecture at 1, 2, 4 ranks. One MPI job of the
+// largest rank count measures every count on sub-communicators of its ranks,
+// so models and the cube are opened the same way in each measurement. Models
+// are freshly initialised: inference cost does not depend on the weights, and
+// no training run is needed to measure it.
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "inference.hpp"
+#include "pipeline/cube.hpp"
+#include "pipeline/legend.hpp"
+#include "pipeline/log.hpp"
+#include "pipeline/mpi.hpp"
+#include "predict.hpp"
+#include "stages/train/json_out.hpp"
+
+namespace cropmap::mapping {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct BenchRow {
+  std::string model;
+  int ranks = 0;
+  PredictReport r;
+};
+
+std::vector<int> parseRanks(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string r;
+  while (std::getline(ss, r, ',')) {
+    char* end = nullptr;
+    const long v = std::strtol(r.c_str(), &end, 10);
+    if (r.empty() || *end || v < 1 || v > 4096) throw UsageError("--ranks: expected e.g. 1,2,4, got '" + text + "'");
+    out.push_back(static_cast<int>(v));
+  }
+  if (out.empty()) throw UsageError("--ranks: no rank count given");
+  return out;
+}
+
+bool underLauncher() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+
+std::string selfExe() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("cropmap") : p.string();
+}
+
+std::string quoted(const std::string& s) {
+  std::string o = "'";
+  for (char c : s) o += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return o + "'";
+}
+
+int benchPredict(CommandContext& ctx, const std::vector<int>& counts);
+
+}  // namespace
+
+int benchPredictOnRanks(CommandContext& ctx) {
+  const std::vector<int> counts = parseRanks(ctx.args["ranks"].as<std::string>());
+  const int most = *std::max_element(counts.begin(), counts.end());
+  if (!underLauncher() && most > 1) {
+    // One job of the largest count; the configuration goes along as a file.
+    const fs::path dir = fs::path(ctx.config.run.output) / "bench";
+    fs::create_directories(dir);
+    const std::string cfgPath = (dir / "predict_bench.yaml").string();
+    {
+      std::ofstream out(cfgPath);
+      out << ctx.config.yaml();
+      if (!out) throw std::runtime_error("cannot write " + cfgPath);
+    }
+    std::string cmd = ctx.args["mpiexec"].as<std::string>() + " -n " + std::to_string(most) + " " +
+                      quoted(selfExe()) + " bench predict --config " + quoted(cfgPath) + " --ranks " +
+                      quoted(ctx.args["ranks"].as<std::string>());
+    if (ctx.args.count("model")) cmd += " --model " + quoted(ctx.args["model"].as<std::string>());
+    std::fflush(stdout);
+    const int status = std::system(cmd.c_str());
+    if (status != 0) throw std::runtime_error("`" + cmd + "` failed (status " + std::to_string(status) + ")");
+    return 0;
+  }
+  int argc = 0;
+  char** argv = nullptr;
+  MpiRuntime mpi(&argc, &argv);
+  ctx.mpi = &mpi;
+  log::configure(mpi.rank(), log::parseLevel(ctx.config.log.level), ctx.config.log.all_ranks);
+  std::vector<int> usable;
+  for (int n : counts) {
+    if (n <= mpi.size()) usable.push_back(n);
+    else if (mpi.rank() == 0) log::warn("bench predict: ", n, " ranks asked for, but the job has ", mpi.size());
+  }
+  const int rc = benchPredict(ctx, usable);
+  ctx.mpi = nullptr;
+  return rc;
+}
+
+namespace {
+
+int benchPredict(CommandContext& ctx, const std::vector<int>& counts) {
+  const Config& cfg = ctx.config;
+  MPI_Comm world = ctx.comm();
+  const int rank = ctx.rank();
+  const PredictPaths base = PredictPaths::fromConfig(cfg);
+  if (!fs::exists(base.cube))
+    throw UsageError(base.cube + ": no cube to predict on; run `cropmap composite` (and `cropmap synth`) first");
+
+  int periods = 0, bands = 0;
+  {
+    Cube cube = Cube::open(base.cube, world, false);
+    periods = cube.periods();
+    bands = cube.bands();
+  }
+  std::vector<std::string> classes;
+  if (!cfg.labels.legend.empty()) classes = Legend::load(cfg.labels.legend).classNames(cfg.labels.level);
+  if (classes.size() < 2)
+    for (int i = 0; i < 10; ++i) classes.push_back("class" + std::to_string(i));
+
+  std::vector<std::string> models = Classifier::architectures();
+  if (ctx.args.count("model")) models = {ctx.args["model"].as<std::string>()};
+  const std::string benchDir = (fs::path(cfg.run.output) / "bench").string();
+
+  std::vector<BenchRow> rows;
+  for (const auto& name : models) {
+    for (int n : counts) {
+      MPI_Comm sub = MPI_COMM_NULL;
+      CROPMAP_MPI(MPI_Comm_split(world, rank < n ? 0 : MPI_UNDEFINED, rank, &sub));
+      if (sub != MPI_COMM_NULL) {
+        auto classifier = Classifier::untrained(name, periods, bands, classes, cfg.train.hidden, cfg.threads());
+        PredictPaths paths = base;
+        paths.output = (fs::path(benchDir) / ("predict_" + name + "_np" + std::to_string(n))).string();
+        PredictOptions options;
+        options.parcels = false;
+        options.quicklooks = false;
+        options.summary = false;
+        PredictReport r = runPredict(cfg, paths, options, sub, classifier.get());
+        if (rank == 0) {
+          rows.push_back(BenchRow{name, n, r});
+          fs::remove_all(paths.output);
+        }
+        CROPMAP_MPI(MPI_Comm_free(&sub));
+      }
+      CROPMAP_MPI(MPI_Barrier(world));
+    }
+  }
+  if (rank != 0) return 0;
+
+  std::printf("cropmap bench predict: %s, %d periods x %d bands, %d threads per rank\n", base.cube.c_str(), periods,
+              bands, cfg.threads());
+  std::printf("%-9s %5s %10s %8s %11s %8s %6s %6s %6s %9s\n", "model", "ranks", "pixels", "wall s", "pixels/s",
+              "speedup", "read%", "infer%", "write%", "imbalance");
+  std::string json = "[";
+  double base1 = 0;
+  for (const auto& row : rows) {
+    const auto& r = row.r;
+    const double rate = r.wall > 0 ? static_cast<double>(r.pixels) / r.wall : 0;
+    if (row.ranks == 1) base1 = rate;
+    const double busy = r.read + r.infer + r.write + r.other;
+    auto pct = [&](double v) { return busy > 0 ? 100.0 * v / busy : 0.0; };
+    std::printf("%-9s %5d %10lld %8.2f %11.0f %8.2f %6.1f %6.1f %6.1f %9.2f\n", row.model.c_str(), row.ranks,
+                static_cast<long long>(r.pixels), r.wall, rate, base1 > 0 ? rate / base1 : 0.0, pct(r.read),
+                pct(r.infer), pct(r.write), r.imbalance);
+    json += (json.size() > 1 ? ",\n " : "") + json::Object()
+                                                   .field("model", row.model)
+                                                   .field("ranks", row.ranks)
+                                                   .field("threads", cfg.threads())
+                                                   .field("pixels", static_cast<long long>(r.pixels))
+                                                   .field("wall_s", r.wall)
+                                                   .field("pixels_per_s", rate)
+                                                   .field("speedup", base1 > 0 ? rate / base1 : 0.0)
+                                                   .field("read_share", busy > 0 ? r.read / busy : 0.0)
+                                                   .field("inference_share", busy > 0 ? r.infer / busy : 0.0)
+                                                   .field("write_share", busy > 0 ? r.write / busy : 0.0)
+                                                   .field("imbalance", r.imbalance)
+                                                   .text();
+  }
+  json += "]\n";
+  fs::create_directories(benchDir);
+  const std::string out = ctx.args.count("json") ? ctx.args["json"].as<std::string>() : (fs::path(benchDir) / "predict.json").string();
+  {
+    std::ofstream f(out + ".tmp");
+    f << json;
+    f.close();
+    if (!f) throw std::runtime_error("cannot write " + out);
+  }
+  fs::rename(out + ".tmp", out);
+  std::printf("written %s\n", out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+}  // namespace cropmap::mapping
