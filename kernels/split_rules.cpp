@@ -67,13 +67,24 @@ ZoneSplits regionHoldout(const std::vector<ZoneKey>& zones, std::uint64_t seed, 
   assert(holdout >= 0 && valFraction >= 0 && valFraction < 1);
   ZoneSplits out{std::vector<std::uint8_t>(zones.size(), kSplitTrain), std::vector<std::int32_t>(zones.size(), -1)};
   const auto regions = byRegionHashed(zones, seed);
+  std::size_t totalVal = 0;
+  const std::vector<std::size_t>* widest = nullptr;  // the region with the most training zones
+  std::size_t widestTrain = 0;
   for (const auto& [region, list] : regions) {
     const std::size_t n = list.size();
     const std::size_t nTest = std::min<std::size_t>(n, static_cast<std::size_t>(holdout));
     const auto nVal = static_cast<std::size_t>(std::llround(valFraction * static_cast<double>(n - nTest)));
     for (std::size_t j = 0; j < n; ++j)
       out.split[list[j]] = j < nTest ? kSplitTest : j < nTest + nVal ? kSplitVal : kSplitTrain;
+    totalVal += nVal;
+    if (n - nTest - nVal > widestTrain) {
+      widestTrain = n - nTest - nVal;
+      widest = &list;
+    }
   }
+  // Rounding per region can leave no validation zone at all in a small layout;
+  // training needs one, so the region with the most training zones gives its last.
+  if (valFraction > 0 && totalVal == 0 && widest && widestTrain >= 2) out.split[widest->back()] = kSplitVal;
   dealFolds(regions, out, folds);
   return out;
 }

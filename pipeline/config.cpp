@@ -343,6 +343,7 @@ Config Config::load(const std::string& file, const std::vector<std::string>& ove
     c.loadYamlText(ss.str(), file);
   }
   for (const auto& o : overrides) c.applyOverride(o);
+  c.applySynthDefaults();
   c.validate();
   return c;
 }
@@ -436,6 +437,17 @@ void Config::validate() const {
   }
   if (sample.train_size > 0 && sample.min_per_class > sample.train_size)
     fail("sample.min_per_class", "the guaranteed minimum per class exceeds sample.train_size");
+}
+
+void Config::applySynthDefaults() {
+  if (!synth.enabled) return;
+  const std::string root = run.output + "/" + synth.output;
+  if (inputs.safe.empty() && inputs.geotiff.empty() && inputs.csv.empty()) {
+    if (synth.layout == "geotiff") inputs.geotiff = {root + "/geotiff"};
+    else inputs.safe = {root + "/safe"};
+  }
+  if (labels.parcels.empty()) labels.parcels = root + "/parcels.gpkg";
+  if (split.zones.empty() && split.mode == "region_holdout") split.zones = root + "/zones.gpkg";
 }
 
 int Config::threads() const {

@@ -43,7 +43,10 @@ struct Config {
 
   void loadYamlText(const std::string& text, const std::string& file);
   void applyOverride(const std::string& assignment);
-  void validate() const;  // cross-option checks (ranges are checked as values arrive)
+  void validate() const;
+  // With synth.enabled, empty inputs, labels.parcels and split.zones default to
+  // the synthetic region's files below run.output/synth.output (load() applies it).
+  void applySynthDefaults();  // cross-option checks (ranges are checked as values arrive)
 
   // Annotated YAML: every section and option with its doc, type, default and range.
   std::string dump() const;

@@ -77,13 +77,9 @@ int Catalog::scenes() const {
 }
 
 InputsSection effectiveInputs(const Config& config) {
-  InputsSection in = config.inputs;
-  if (config.synth.enabled && in.safe.empty() && in.geotiff.empty() && in.csv.empty()) {
-    const fs::path synth = fs::path(config.run.output) / config.synth.output;
-    if (config.synth.layout == "geotiff") in.geotiff = {(synth / "geotiff").string()};
-    else in.safe = {(synth / "safe").string()};
-  }
-  return in;
+  Config resolved = config;
+  resolved.applySynthDefaults();
+  return resolved.inputs;
 }
 
 // ---------------------------------------------------------------------------

@@ -512,20 +512,18 @@ int runPredictCommand(CommandContext& ctx) {
   PredictOptions options;
   options.resume = ctx.resume;
   const PredictReport r = runPredict(ctx.config, paths, options, ctx.comm());
-  if (r.skipped) return 0;
-  // Figures for the summary of `cropmap run`.
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.0f", r.wall > 0 ? static_cast<double>(r.pixels) / r.wall : 0.0);
-  ctx.summary.push_back({"pixels/s", buf});
-  std::snprintf(buf, sizeof buf, "%.2f", r.imbalance);
-  ctx.summary.push_back({"imbalance max/mean", buf});
-  if (r.testPixels > 0) {
-    std::snprintf(buf, sizeof buf, "%.4f", r.testAccuracy);
-    ctx.summary.push_back({"map OA (test split)", buf});
+  if (ctx.rank() != 0 || r.skipped) return 0;
+  {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.0f", r.wall > 0 ? static_cast<double>(r.pixels) / r.wall : 0.0);
+    ctx.summary.push_back({"pixels/s", buf});
+    std::snprintf(buf, sizeof buf, "%.2f", r.imbalance);
+    ctx.summary.push_back({"imbalance max/mean", buf});
+    if (r.testPixels > 0) {
+      std::snprintf(buf, sizeof buf, "%.4f", r.testAccuracy);
+      ctx.summary.push_back({"map test OA", buf});
+    }
   }
-  ctx.summary.push_back({"maps", paths.maps()});
-  if (r.parcels > 0) ctx.summary.push_back({"parcels", paths.parcels()});
-  if (ctx.rank() != 0) return 0;
   const double busy = r.read + r.infer + r.write + r.other;
   auto share = [&](double v) { return busy > 0 ? 100.0 * v / busy : 0.0; };
   std::printf("cropmap predict: %lld pixels (%lld with data) in %.2f s, %.0f pixels/s; "

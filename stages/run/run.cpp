@@ -11,6 +11,7 @@
 #include "pipeline/log.hpp"
 #include "stages/commands.hpp"
 #include "stages/composite/composite.hpp"
+#include "stages/predict/predict.hpp"
 #include "stages/train/train.hpp"
 
 namespace po = boost::program_options;
@@ -88,6 +89,8 @@ const std::vector<RunStage>& runStages() {
        [](const Config& c) { return (fs::path(trainOutputDir(c)) / "model.pt").string(); }},
       {"evaluate", evaluateCommand, {}, always,
        [](const Config& c) { return (fs::path(trainOutputDir(c)) / "report.json").string(); }},
+      {"predict", predictCommand, {"predict"}, always,
+       [](const Config& c) { return mapping::PredictPaths::fromConfig(c).summary(); }},
   };
   return stages;
 }
@@ -194,6 +197,9 @@ static int runAll(CommandContext& ctx) {
     show("metrics", (fs::path(trainOutputDir(cfg)) / "metrics.jsonl").string());
     show("report", report);
     show("report", (fs::path(trainOutputDir(cfg)) / "report.txt").string());
+    const auto predicted = mapping::PredictPaths::fromConfig(cfg);
+    show("maps", predicted.maps());
+    show("parcels", predicted.parcels());
     std::fflush(stdout);
   }
   return 0;
@@ -202,7 +208,7 @@ static int runAll(CommandContext& ctx) {
 Command runCommand() {
   Command c;
   c.name = "run";
-  c.summary = "every stage in order (synth if configured, composite, labels, split, sample, train, evaluate)";
+  c.summary = "every stage in order (synth if configured, composite, labels, split, sample, train, evaluate, predict)";
   c.description =
       "Skips stages already complete for this configuration (recorded in <run.output>/.run/) and reruns a\n"
       "stage whose configuration changed together with everything after it. --resume continues an\n"

@@ -55,6 +55,9 @@ void writeSamplesParallel(const std::string& path, MPI_Comm comm, const SampleFi
       auto zone = g.createDataset<std::int32_t>("zone", {N}, ch({rowsPerChunk}), -1);
       auto fold = g.createDataset<std::int32_t>("fold", {N}, ch({rowsPerChunk}), -1);
       f.flush();
+      // An empty split (e.g. no validation zones) has nothing to write; HDF5 has no
+      // storage for a zero-sized contiguous dataset, so even an empty write fails.
+      if (N == 0) continue;
       const hsize_t o = static_cast<hsize_t>(s.offset), n = static_cast<hsize_t>(s.n);
       const auto C = h5::Transfer::collective;
       x.write<float>({o, 0, 0}, {n, P, B}, s.x.data(), C);

@@ -325,6 +325,8 @@ struct SampleReader::Impl {
     const int rank = H5Sget_simple_extent_ndims(fspace);
     std::vector<hsize_t> d(static_cast<size_t>(rank));
     H5Sget_simple_extent_dims(fspace, d.data(), nullptr);
+    // An empty split has no storage to read from (and every rank sees it empty).
+    if (!d.empty() && d[0] == 0) return;
     if (sorted.empty()) {
       checked(H5Sselect_none(fspace), "", "H5Sselect_none");
     } else {

@@ -114,6 +114,9 @@ class Trainer {
       if (!reader_->hasSplit(split))
         throw UsageError(info.path + ": /" + split + ": split missing; training needs train and val splits");
     nTrain_ = reader_->rows("train");
+    if (reader_->rows("val") == 0)
+      throw UsageError(info.path + ": /val has no rows; validation drives early stopping and model selection: "
+                                   "give the split validation zones (split.val_fraction, split.ratios)");
     if (shardLength(nTrain_, size) == 0)
       throw UsageError(info.path + ": /train has " + std::to_string(nTrain_) + " rows, fewer than the " +
                        std::to_string(size) + " ranks");

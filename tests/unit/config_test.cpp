@@ -244,3 +244,17 @@ TEST(Config, SectionYamlHoldsOnlyThatSection) {
   EXPECT_EQ(s.find("run:"), std::string::npos);
   EXPECT_THROW(c.sectionYaml("nosuch"), std::invalid_argument);
 }
+
+TEST(Config, SynthEnabledDefaultsInputsParcelsAndZones) {
+  Config c = Config::load("", {"synth.enabled=true", "run.output=o", "synth.output=s"});
+  EXPECT_EQ(c.inputs.safe, (std::vector<std::string>{"o/s/safe"}));
+  EXPECT_EQ(c.labels.parcels, "o/s/parcels.gpkg");
+  EXPECT_EQ(c.split.zones, "o/s/zones.gpkg");
+  Config g = Config::load("", {"synth.enabled=true", "synth.layout=geotiff", "labels.parcels=p.gpkg"});
+  EXPECT_TRUE(g.inputs.safe.empty());
+  EXPECT_EQ(g.inputs.geotiff.size(), 1u);
+  EXPECT_EQ(g.labels.parcels, "p.gpkg");  // explicit values win
+  Config off = Config::load("", {});
+  EXPECT_TRUE(off.inputs.safe.empty());
+  EXPECT_TRUE(off.labels.parcels.empty());
+}

@@ -285,3 +285,19 @@ TEST(SplitRules, RandomPatchesRatios) {
     EXPECT_EQ(c[kSplitTest], 10);
   }
 }
+
+TEST(SplitRules, SmallLayoutStillGetsAValidationZone) {
+  // Two regions of three zones: one test zone each, and 0.2 x 2 rounds to no
+  // validation zone per region; the layout must still get one.
+  std::vector<ZoneKey> zones;
+  for (int r = 0; r < 2; ++r)
+    for (int z = 0; z < 3; ++z) zones.push_back({r, z});
+  const auto s = regionHoldout(zones, 7, 1, 0.2, 0);
+  int test = 0, val = 0, train = 0;
+  for (auto v : s.split) (v == kSplitTest ? test : v == kSplitVal ? val : train)++;
+  EXPECT_EQ(test, 2);
+  EXPECT_EQ(val, 1);
+  EXPECT_EQ(train, 3);
+  const auto none = regionHoldout(zones, 7, 1, 0.0, 0);
+  for (auto v : none.split) EXPECT_NE(v, kSplitVal);
+}
