@@ -147,5 +147,5 @@ TEST(Train, ClearErrorsExitTwo) {
 
   auto bench = test::runCropmap("bench nothing --set run.output=" + dir);
   EXPECT_EQ(bench.exitCode, 2) << bench.output;
-  EXPECT_NE(bench.output.find("unknown bench target 'nothing' (composite|train|predict)"), std::string::npos) << bench.output;
+  EXPECT_NE(bench.output.find("unknown bench target 'nothing'"), std::string::npos) << bench.output;
 }
