@@ -112,7 +112,6 @@ static int runAll(CommandContext& ctx) {
   const Config& cfg = ctx.config;
   const int rank = ctx.rank();
   const bool force = ctx.args.count("force") > 0;
-  std::vector<std::string> only;
   if (ctx.args.count("until")) {
     const std::string until = ctx.args["until"].as<std::string>();
     bool found = false;
