@@ -36,7 +36,8 @@ labels:
   id_field: FS_KENNUNG
   legend: configs/legends/austria.yaml
 split:
-  holdout: 1
+  mode: random_patches
+  patches: 4
   buffer_m: 20
 sample:
   train_size: 3000
