@@ -73,9 +73,12 @@ int runSplit(CommandContext& ctx) {
 
   const int block = blockEdge(cube, cfg.composite.block_size);
   const auto units = blockUnits(cube, block);
-  // Both passes take units from the scheduler; votes and counts are integer
-  // sums, so which rank processes a unit never changes a result.
+  // The first pass takes units from the scheduler (votes and counts are integer
+  // sums, so which rank processes a unit never changes a result). The second
+  // pass must process the same units on the same rank: a rank holds decisions
+  // only for the parcels it asked about in the first pass.
   const auto workUnits = schedulerUnits(units);
+  std::vector<size_t> myUnits;
   const auto perRank = static_cast<std::int64_t>((units.size() + static_cast<size_t>(size) - 1) / static_cast<size_t>(size));
   const double pixel = std::fabs(tiles.empty() ? 10.0 : tiles[0].geotransform[1]);
   const int halo = sc.buffer_m > 0 ? static_cast<int>(std::ceil(sc.buffer_m / pixel)) : 0;
@@ -109,6 +112,7 @@ int runSplit(CommandContext& ctx) {
     const auto unitSource = makeUnitSource(cfg.composite.scheduler, workUnits, ctx.comm());
     while (auto wu = unitSource->next()) {
       const size_t i = static_cast<size_t>(wu->index);
+      myUnits.push_back(i);
       const auto& u = units[i];
       const TileGrid& g = tiles[static_cast<size_t>(u.tile)];
       const Window& w = u.window;
@@ -249,10 +253,8 @@ int runSplit(CommandContext& ctx) {
   std::vector<std::int64_t> pixelCounts(static_cast<size_t>(4 * K), 0), bufferPixels(static_cast<size_t>(K), 0);
   const double limit2 = (sc.buffer_m / pixel) * (sc.buffer_m / pixel);
   {
-    Progress progress("split (write)", perRank, "blocks", rank == 0);
-    const auto unitSource = makeUnitSource(cfg.composite.scheduler, workUnits, ctx.comm());
-    while (auto wu = unitSource->next()) {
-      const size_t i = static_cast<size_t>(wu->index);
+    Progress progress("split (write)", static_cast<std::int64_t>(myUnits.size()), "blocks", rank == 0);
+    for (const size_t i : myUnits) {
       const auto& u = units[i];
       const TileGrid& g = tiles[static_cast<size_t>(u.tile)];
       const Window& w = u.window;

@@ -58,7 +58,10 @@ const Runs& runs() {
       const std::string d = scratchDir("labels_pipeline_np" + std::to_string(n));
       const auto fx = runCommand(kFixture + " " + d);
       EXPECT_EQ(fx.exitCode, 0) << fx.output;
-      const std::string cfg = " --config " + d + "/config.yaml";
+      // Several ranks take blocks from the dynamic scheduler, so a rank may get
+      // different blocks in the two passes of split: results must not change.
+      const std::string cfg =
+          " --config " + d + "/config.yaml" + (n > 1 ? " --set composite.scheduler=dynamic" : "");
       run(n, "labels" + cfg);
       run(n, "split" + cfg);
       run(n, "sample" + cfg);
