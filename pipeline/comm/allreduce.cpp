@@ -1,11 +1,10 @@
-// The mpi and serial backends and the backend table.
+// The mpi and serial backends, the backend table and allreduceMean.
 #include "allreduce.hpp"
 
-#include <ATen/core/Tensor.h>
+#include <ATen/ATen.h>
 
 #include <algorithm>
 #include <climits>
-#include <cstring>
 
 #include "pipeline/mpi.hpp"
 
@@ -54,34 +53,53 @@ class DupComm {
   int rank_ = 0, size_ = 1;
 };
 
-// Gradients of many small tensors are fused into buckets: the tensors of one
-// dtype are treated as one virtual flat array that is cut into consecutive
-// pieces of at most bucketElems elements, so a tensor may span buckets and a
-// bucket may hold many tensors. One allreduce per bucket instead of one per
-// tensor is what keeps latency from dominating small models.
+// Sums go straight from and to the caller's memory (MPI_IN_PLACE): the
+// GradientReducer hands over slices of its flat gradient buffer, so nothing is
+// packed. Blocking sums use MPI_Allreduce, whose tuned algorithms are faster
+// than the nonblocking ones; async sums use MPI_Iallreduce.
 class MpiBackend final : public AllreduceBackend {
  public:
-  explicit MpiBackend(const AllreduceOptions& o)
-      : comm_(o.comm), bucketBytes_(std::max<std::size_t>(static_cast<std::size_t>(o.bucketMb * 1024.0 * 1024.0), 64)),
-        overlap_(o.overlap) {}
+  explicit MpiBackend(const AllreduceOptions& o) : AllreduceBackend(o), comm_(o.comm) {}
+  ~MpiBackend() override {
+    int finalised = 0;
+    MPI_Finalized(&finalised);
+    if (!finalised && !pending_.empty()) MPI_Waitall(static_cast<int>(pending_.size()), pending_.data(), MPI_STATUSES_IGNORE);
+  }
 
   std::string name() const override { return "mpi"; }
   int rank() const override { return comm_.rank(); }
   int size() const override { return comm_.size(); }
-  std::size_t lastBytes() const override { return lastBytes_; }
 
-  void allreduceMean(const std::vector<at::Tensor>& tensors) override {
-    lastBytes_ = 0;
-    for (auto dtype : {at::kFloat, at::kDouble}) {
-      std::vector<const at::Tensor*> group;
-      for (const auto& t : tensors) {
-        requireCpuContiguous(t, "mpi");
-        mpiTypeOf(t);  // rejects other dtypes
-        if (t.scalar_type() == dtype && t.numel() > 0) group.push_back(&t);
+  void startSum(const at::Tensor& flat, bool async) override {
+    requireCpuContiguous(flat, "mpi");
+    MPI_Datatype type = mpiTypeOf(flat);
+    char* p = static_cast<char*>(flat.data_ptr());
+    std::int64_t left = flat.numel();
+    const std::size_t es = flat.element_size();
+    while (left > 0) {  // MPI counts are int: very large buffers go in pieces
+      const int n = static_cast<int>(std::min<std::int64_t>(left, INT_MAX / 2));
+      if (async) {
+        pending_.push_back(MPI_REQUEST_NULL);
+        CROPMAP_MPI(MPI_Iallreduce(MPI_IN_PLACE, p, n, type, MPI_SUM, comm_.get(), &pending_.back()));
+      } else {
+        CROPMAP_MPI(MPI_Allreduce(MPI_IN_PLACE, p, n, type, MPI_SUM, comm_.get()));
       }
-      if (!group.empty()) reduceGroup(group, dtype == at::kFloat ? MPI_FLOAT : MPI_DOUBLE,
-                                      dtype == at::kFloat ? sizeof(float) : sizeof(double));
+      p += static_cast<std::size_t>(n) * es;
+      left -= n;
     }
+  }
+
+  void poll() override {
+    if (pending_.empty()) return;
+    int done = 0;
+    CROPMAP_MPI(MPI_Testall(static_cast<int>(pending_.size()), pending_.data(), &done, MPI_STATUSES_IGNORE));
+    if (done) pending_.clear();
+  }
+
+  void finishAll() override {
+    if (pending_.empty()) return;
+    CROPMAP_MPI(MPI_Waitall(static_cast<int>(pending_.size()), pending_.data(), MPI_STATUSES_IGNORE));
+    pending_.clear();
   }
 
   void broadcast(const std::vector<at::Tensor>& tensors, int root) override {
@@ -101,100 +119,13 @@ class MpiBackend final : public AllreduceBackend {
   }
 
  private:
-  struct Span {
-    const at::Tensor* t;
-    std::int64_t offset;  // first element of the tensor in the virtual array
-  };
-
-  // Copies virtual elements [from, from+count) between the tensors and buf.
-  template <bool Pack, class T>
-  static void move(const std::vector<Span>& spans, std::int64_t from, std::int64_t count, T* buf, T scale) {
-    auto it = std::upper_bound(spans.begin(), spans.end(), from,
-                               [](std::int64_t v, const Span& s) { return v < s.offset; });
-    --it;
-    std::int64_t done = 0;
-    for (; done < count; ++it) {
-      T* data = static_cast<T*>(it->t->data_ptr());
-      const std::int64_t inT = from + done - it->offset;
-      const std::int64_t n = std::min(count - done, it->t->numel() - inT);
-      if constexpr (Pack) {
-        std::memcpy(buf + done, data + inT, static_cast<std::size_t>(n) * sizeof(T));
-      } else {
-        for (std::int64_t i = 0; i < n; ++i) data[inT + i] = buf[done + i] / scale;
-      }
-      done += n;
-    }
-  }
-
-  void reduceGroup(const std::vector<const at::Tensor*>& group, MPI_Datatype type, std::size_t es) {
-    std::vector<Span> spans;
-    std::int64_t total = 0;
-    for (const auto* t : group) {
-      spans.push_back({t, total});
-      total += t->numel();
-    }
-    lastBytes_ += static_cast<std::size_t>(total) * es;
-    const std::int64_t per = std::max<std::int64_t>(1, static_cast<std::int64_t>(bucketBytes_ / es));
-    const std::int64_t buckets = (total + per - 1) / per;
-    const int slots = overlap_ ? 2 : 1;
-    const std::size_t slotElems = static_cast<std::size_t>(std::min(per, total));
-    if (buffer_.size() < slots * slotElems * es) buffer_.resize(slots * slotElems * es);
-    const bool isFloat = type == MPI_FLOAT;
-    const int ranks = comm_.size();
-
-    auto slotPtr = [&](int slot) { return buffer_.data() + static_cast<std::size_t>(slot) * slotElems * es; };
-    auto pack = [&](std::int64_t b, int slot) {
-      const std::int64_t from = b * per, n = std::min(per, total - from);
-      if (isFloat) move<true>(spans, from, n, reinterpret_cast<float*>(slotPtr(slot)), 1.0f);
-      else move<true>(spans, from, n, reinterpret_cast<double*>(slotPtr(slot)), 1.0);
-      return static_cast<int>(n);
-    };
-    auto unpack = [&](std::int64_t b, int slot) {
-      const std::int64_t from = b * per, n = std::min(per, total - from);
-      if (isFloat) move<false>(spans, from, n, reinterpret_cast<float*>(slotPtr(slot)), static_cast<float>(ranks));
-      else move<false>(spans, from, n, reinterpret_cast<double*>(slotPtr(slot)), static_cast<double>(ranks));
-    };
-
-    if (!overlap_) {
-      for (std::int64_t b = 0; b < buckets; ++b) {
-        const int n = pack(b, 0);
-        CROPMAP_MPI(MPI_Allreduce(MPI_IN_PLACE, slotPtr(0), n, type, MPI_SUM, comm_.get()));
-        unpack(b, 0);
-      }
-      return;
-    }
-    // Double buffering: bucket b+1 is packed while bucket b is on the wire.
-    MPI_Request req[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
-    std::int64_t pending[2] = {-1, -1};
-    auto finish = [&](int slot) {
-      if (pending[slot] < 0) return;
-      CROPMAP_MPI(MPI_Wait(&req[slot], MPI_STATUS_IGNORE));  // returns at once if MPI_Test completed it
-      unpack(pending[slot], slot);
-      pending[slot] = -1;
-    };
-    for (std::int64_t b = 0; b < buckets; ++b) {
-      const int slot = static_cast<int>(b % 2);
-      finish(slot);
-      const int n = pack(b, slot);
-      CROPMAP_MPI(MPI_Iallreduce(MPI_IN_PLACE, slotPtr(slot), n, type, MPI_SUM, comm_.get(), &req[slot]));
-      pending[slot] = b;
-      int flag = 0;  // drives progress of the other bucket: Open MPI progresses inside MPI calls
-      CROPMAP_MPI(MPI_Test(&req[1 - slot], &flag, MPI_STATUS_IGNORE));
-    }
-    finish(0);
-    finish(1);
-  }
-
   DupComm comm_;
-  std::size_t bucketBytes_;
-  bool overlap_;
-  std::vector<char> buffer_;
-  std::size_t lastBytes_ = 0;
+  std::vector<MPI_Request> pending_;
 };
 
 class SerialBackend final : public AllreduceBackend {
  public:
-  explicit SerialBackend(const AllreduceOptions& o) {
+  explicit SerialBackend(const AllreduceOptions& o) : AllreduceBackend(o) {
     int size = 1;
     CROPMAP_MPI(MPI_Comm_size(o.comm, &size));
     if (size != 1)
@@ -204,8 +135,8 @@ class SerialBackend final : public AllreduceBackend {
   std::string name() const override { return "serial"; }
   int rank() const override { return 0; }
   int size() const override { return 1; }
-  std::size_t lastBytes() const override { return 0; }
-  void allreduceMean(const std::vector<at::Tensor>&) override {}
+  void startSum(const at::Tensor& flat, bool) override { mpiTypeOf(flat); }
+  void finishAll() override {}
   void broadcast(const std::vector<at::Tensor>&, int) override {}
 };
 
@@ -227,6 +158,41 @@ const std::vector<BackendEntry>& backendTable() {
 }
 
 }  // namespace
+
+std::int64_t bucketElements(double bucketMb, std::size_t elementBytes) {
+  const double bytes = bucketMb * 1024.0 * 1024.0;
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(bytes / static_cast<double>(elementBytes)));
+}
+
+void AllreduceBackend::allreduceMean(const std::vector<at::Tensor>& tensors) {
+  lastBytes_ = 0;
+  for (const auto& t : tensors) {
+    if (!t.defined()) throw std::invalid_argument(name() + " backend: undefined tensor");
+    if (!t.is_contiguous()) throw std::invalid_argument(name() + " backend: tensors must be contiguous");
+    if (t.scalar_type() != at::kFloat && t.scalar_type() != at::kDouble)
+      throw std::invalid_argument("allreduce: only float32 and float64 tensors can be averaged, got " +
+                                  std::string(c10::toString(t.scalar_type())));
+  }
+  at::NoGradGuard noGrad;
+  for (auto dtype : {at::kFloat, at::kDouble}) {
+    std::vector<at::Tensor> group;
+    for (const auto& t : tensors)
+      if (t.scalar_type() == dtype && t.numel() > 0) group.push_back(t.view({-1}));
+    if (group.empty()) continue;
+    at::Tensor flat = at::cat(group);
+    lastBytes_ += static_cast<std::size_t>(flat.numel()) * flat.element_size();
+    const std::int64_t per = bucketElements(options_.bucketMb, flat.element_size());
+    for (std::int64_t from = 0; from < flat.numel(); from += per)
+      startSum(flat.narrow(0, from, std::min(per, flat.numel() - from)), options_.overlap);
+    finishAll();
+    if (size() > 1) flat.div_(size());
+    std::int64_t at = 0;
+    for (auto& g : group) {
+      g.copy_(flat.narrow(0, at, g.numel()));
+      at += g.numel();
+    }
+  }
+}
 
 std::vector<std::string> allreduceBackendNames() {
   std::vector<std::string> names;

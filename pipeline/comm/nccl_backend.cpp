@@ -40,7 +40,7 @@ void requireCuda(const at::Tensor& t) {
 
 class NcclBackend final : public AllreduceBackend {
  public:
-  explicit NcclBackend(const AllreduceOptions& o) {
+  explicit NcclBackend(const AllreduceOptions& o) : AllreduceBackend(o) {
     CROPMAP_MPI(MPI_Comm_rank(o.comm, &rank_));
     CROPMAP_MPI(MPI_Comm_size(o.comm, &size_));
     int devices = 0;
@@ -76,22 +76,19 @@ class NcclBackend final : public AllreduceBackend {
   std::string name() const override { return "nccl"; }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-  std::size_t lastBytes() const override { return lastBytes_; }
 
-  void allreduceMean(const std::vector<at::Tensor>& tensors) override {
-    lastBytes_ = 0;
+  // NCCL always queues on our stream: async or not, finishAll() (or the next
+  // blocking call) is what waits.
+  void startSum(const at::Tensor& flat, bool async) override {
+    requireCuda(flat);
     // The gradients were produced on LibTorch's stream; ours must not start before they are complete.
     CROPMAP_CUDA(cudaDeviceSynchronize());
-    CROPMAP_NCCL(ncclGroupStart());
-    for (const auto& t : tensors) {
-      requireCuda(t);
-      lastBytes_ += static_cast<std::size_t>(t.numel()) * t.element_size();
-      CROPMAP_NCCL(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), ncclTypeOf(t), ncclAvg,
-                                 comm_, stream_));
-    }
-    CROPMAP_NCCL(ncclGroupEnd());
-    CROPMAP_CUDA(cudaStreamSynchronize(stream_));
+    CROPMAP_NCCL(ncclAllReduce(flat.data_ptr(), flat.data_ptr(), static_cast<size_t>(flat.numel()), ncclTypeOf(flat),
+                               ncclSum, comm_, stream_));
+    if (!async) CROPMAP_CUDA(cudaStreamSynchronize(stream_));
   }
+
+  void finishAll() override { CROPMAP_CUDA(cudaStreamSynchronize(stream_)); }
 
   void broadcast(const std::vector<at::Tensor>& tensors, int root) override {
     CROPMAP_CUDA(cudaDeviceSynchronize());
@@ -109,7 +106,6 @@ class NcclBackend final : public AllreduceBackend {
   int rank_ = 0, size_ = 1, device_ = 0;
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
-  std::size_t lastBytes_ = 0;
 };
 
 }  // namespace

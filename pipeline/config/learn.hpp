@@ -94,11 +94,12 @@ struct TrainSection {
     d.opt("epsilon", epsilon,
           "early_reward: additive smoothing of the stopping-time distribution (epsilon / periods per step)")
         .range(0, 1000);
-    d.opt("bucket_mb", bucket_mb, "mpi backend: gradients are fused into buckets of this many MB per allreduce")
+    d.opt("bucket_mb", bucket_mb,
+          "Gradients are averaged in buckets of this many MB (one allreduce each) straight from one flat buffer")
         .range(0.001, 4096);
     d.opt("overlap", overlap,
-          "mpi backend: start each bucket's MPI_Iallreduce as soon as it is packed, overlapping packing, "
-          "communication and unpacking of successive buckets");
+          "Start each bucket's allreduce during backward, as soon as all its gradients exist (needs several "
+          "buckets: set bucket_mb below the model's gradient size)");
   }
 };
 

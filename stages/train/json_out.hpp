@@ -62,6 +62,7 @@ class Object {
   Object& field(const std::string& key, long long v) { return raw(key, num(v)); }
   Object& field(const std::string& key, long v) { return raw(key, num(v)); }
   Object& field(const std::string& key, int v) { return raw(key, num(v)); }
+  Object& field(const std::string& key, bool v) { return raw(key, v ? "true" : "false"); }
   Object& field(const std::string& key, const std::string& v) { return raw(key, str(v)); }
   Object& field(const std::string& key, const char* v) { return raw(key, str(v)); }
   std::string text() const { return "{" + body_ + "}"; }

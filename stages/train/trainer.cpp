@@ -14,6 +14,7 @@
 #include "kernels/metrics.hpp"
 #include "models.hpp"
 #include "pipeline/comm/allreduce.hpp"
+#include "pipeline/comm/gradient_reducer.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/progress.hpp"
 #include "samples_io.hpp"
@@ -155,6 +156,7 @@ class Trainer {
       torch::NoGradGuard g;
       backend_->broadcast(replicaState(*model_), 0);
     }
+    reducer_ = std::make_unique<GradientReducer>(model_->parameters(), floatBuffers(*model_), *backend_);
     if (ctx_.resume && rank == 0) trimMetrics();
 
     const auto vs = contiguousSlice(reader_->rows("val"), rank, size);
@@ -236,24 +238,15 @@ class Trainer {
     const std::int64_t m = rows.n;
     model_->train();
     std::vector<double> sums{0, 0, 0};  // loss * samples, correct, samples
-    auto params = model_->parameters();
-    auto buffers = floatBuffers(*model_);
     Progress progress("train epoch " + std::to_string(state_.epoch + 1), steps, "steps", rank == 0);
     for (std::int64_t s = 0; s < steps; ++s) {
       const std::int64_t b0 = s * tc_.batch_size, b1 = std::min(m, b0 + tc_.batch_size);
       auto xb = x.narrow(0, b0, b1 - b0), yb = y.narrow(0, b0, b1 - b0);
-      optimizer_->zero_grad();
+      reducer_->zeroGrad();
       auto out = model_->forward(xb);
       auto l = computeLoss(out, yb, loss);
       l.backward();
-      std::vector<torch::Tensor> sync;
-      for (auto& p : params) {
-        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-        sync.push_back(p.grad());
-      }
-      // Running statistics are averaged too, so replicas agree on them.
-      for (auto& b : buffers) sync.push_back(b);
-      backend_->allreduceMean(sync);
+      reducer_->reduce();  // gradients and running statistics, averaged over the ranks
       optimizer_->step();
       {
         torch::NoGradGuard g;
@@ -438,6 +431,7 @@ class Trainer {
   MPI_Comm comm_;
   std::string outDir_;
   std::unique_ptr<AllreduceBackend> backend_;
+  std::unique_ptr<GradientReducer> reducer_;  // after backend_: destroyed before it
   std::unique_ptr<SampleReader> reader_;
   std::int64_t nTrain_ = 0;
   ModelMeta meta_;
@@ -477,7 +471,8 @@ namespace {
 
 struct BenchRow {
   std::string model, backend;
-  int ranks = 1, threads = 1, batch = 0;
+  bool overlap = false;
+  int ranks = 1, threads = 1, batch = 0, buckets = 0, early = 0;
   std::int64_t steps = 0;
   double samplesPerS = 0, forward = 0, backward = 0, wait = 0, allreduce = 0, optimizer = 0;
   std::size_t bytes = 0;
@@ -489,7 +484,8 @@ double maxOver(double v, MPI_Comm comm) {
   return v;
 }
 
-BenchRow benchModel(CommandContext& ctx, const std::string& name, const std::string& backendName, int steps) {
+BenchRow benchModel(CommandContext& ctx, const std::string& name, const std::string& backendName, bool overlap,
+                    double bucketMb, int steps) {
   const auto& tc = ctx.config.train;
   MPI_Comm comm = ctx.comm();
   ModelSpec spec;
@@ -502,20 +498,20 @@ BenchRow benchModel(CommandContext& ctx, const std::string& name, const std::str
   torch::manual_seed(static_cast<std::uint64_t>(ctx.config.run.seed));
   auto model = makeModel(spec);
   auto opt = makeOptimizer(tc, *model);
-  auto backend = makeAllreduceBackend(backendName, AllreduceOptions{comm, tc.bucket_mb, tc.overlap});
+  auto backend = makeAllreduceBackend(backendName, AllreduceOptions{comm, bucketMb, overlap});
   {
     torch::NoGradGuard g;
     backend->broadcast(replicaState(*model), 0);
   }
+  GradientReducer reducer(model->parameters(), floatBuffers(*model), *backend);
   LossSpec loss;
   loss.kind = name == "earlyrnn" ? "early_reward" : "ce";
   const int batch = tc.batch_size;
   auto x = torch::randn({batch, spec.periods, spec.bands});
   auto y = torch::randint(spec.classes, {batch}, torch::kLong);
-  auto params = model->parameters();
-  auto buffers = floatBuffers(*model);
   model->train();
   double tf = 0, tb = 0, tw = 0, ta = 0, to = 0;
+  int early = 0;
   const int warmup = 3;
   CROPMAP_MPI(MPI_Barrier(comm));
   Clock::time_point start;
@@ -523,25 +519,22 @@ BenchRow benchModel(CommandContext& ctx, const std::string& name, const std::str
     if (s == warmup) {
       CROPMAP_MPI(MPI_Barrier(comm));
       tf = tb = tw = ta = to = 0;
+      early = 0;
       start = Clock::now();
     }
     const auto a = Clock::now();
-    opt->zero_grad();
+    reducer.zeroGrad();
     auto out = model->forward(x);
     auto l = computeLoss(out, y, loss);
     const auto b = Clock::now();
-    l.backward();
+    l.backward();  // with overlap, buckets already start here
     const auto c0 = Clock::now();
-    // Waiting for the slowest rank is load imbalance, not communication: timed apart.
+    // Waiting for the slowest rank is load imbalance, not communication: timed
+    // apart. With overlap the barrier also drives the buckets already started.
     CROPMAP_MPI(MPI_Barrier(comm));
     const auto c = Clock::now();
-    std::vector<torch::Tensor> sync;
-    for (auto& p : params) {
-      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-      sync.push_back(p.grad());
-    }
-    for (auto& bf : buffers) sync.push_back(bf);
-    backend->allreduceMean(sync);
+    reducer.reduce();
+    early += reducer.bucketsStartedEarly();
     const auto d = Clock::now();
     opt->step();
     const auto e = Clock::now();
@@ -555,27 +548,27 @@ BenchRow benchModel(CommandContext& ctx, const std::string& name, const std::str
   BenchRow r;
   r.model = name;
   r.backend = backendName;
+  r.overlap = overlap;
   r.ranks = ctx.size();
   r.threads = ctx.config.threads();
   r.batch = batch;
   r.steps = steps;
+  r.buckets = reducer.buckets();
+  r.early = steps > 0 ? early / steps : 0;
   r.samplesPerS = static_cast<double>(steps) * batch * ctx.size() / total;
   r.forward = maxOver(tf, comm) / steps * 1e3;
   r.backward = maxOver(tb, comm) / steps * 1e3;
   r.wait = maxOver(tw, comm) / steps * 1e3;
   r.allreduce = maxOver(ta, comm) / steps * 1e3;
   r.optimizer = maxOver(to, comm) / steps * 1e3;
-  r.bytes = backend->lastBytes();
+  r.bytes = reducer.bytes();
 
   // The same bytes through one raw MPI_Allreduce, in the same run: the bar the
-  // backend's bucketing and packing is measured against. Raw and backend calls
-  // alternate after a barrier each, and the fastest of each is kept, so that
-  // load from other processes on the node hits both alike.
+  // reducer (buckets, averaging, buffer copies) is measured against. Raw and
+  // reducer calls alternate after a barrier each, and the fastest of each is
+  // kept, so that load from other processes on the node hits both alike.
   if (ctx.size() > 1 && r.bytes > 0) {
     std::vector<float> buf(r.bytes / sizeof(float), 1.0f);
-    std::vector<torch::Tensor> sync;
-    for (auto& p : params) sync.push_back(p.grad());
-    for (auto& bf : buffers) sync.push_back(bf);
     double raw = 1e30, ours = 1e30;
     for (int i = 0; i < 30; ++i) {
       CROPMAP_MPI(MPI_Barrier(comm));
@@ -584,7 +577,7 @@ BenchRow benchModel(CommandContext& ctx, const std::string& name, const std::str
       raw = std::min(raw, seconds(t0, Clock::now()));
       CROPMAP_MPI(MPI_Barrier(comm));
       t0 = Clock::now();
-      backend->allreduceMean(sync);
+      reducer.reduce();
       ours = std::min(ours, seconds(t0, Clock::now()));
     }
     raw = maxOver(raw, comm);
@@ -603,9 +596,15 @@ int benchTrain(CommandContext& ctx) {
   std::vector<std::string> models = modelNames();
   if (ctx.args.count("model")) models = {ctx.args["model"].as<std::string>()};
   std::vector<BenchRow> rows;
+  const auto& tc = ctx.config.train;
+  const std::string backend = tc.backend == "serial" ? "mpi" : tc.backend;
+  // Overlap needs several buckets to have anything to overlap: the seed models
+  // hold 0.1-2 MB of gradients, so its row uses buckets of at most 0.25 MB.
+  const double overlapBucketMb = std::min(tc.bucket_mb, 0.25);
   for (const auto& m : models) {
-    if (ctx.size() == 1) rows.push_back(benchModel(ctx, m, "serial", steps));
-    rows.push_back(benchModel(ctx, m, ctx.config.train.backend == "serial" ? "mpi" : ctx.config.train.backend, steps));
+    if (ctx.size() == 1) rows.push_back(benchModel(ctx, m, "serial", false, tc.bucket_mb, steps));
+    rows.push_back(benchModel(ctx, m, backend, false, tc.bucket_mb, steps));
+    if (ctx.size() > 1) rows.push_back(benchModel(ctx, m, backend, true, overlapBucketMb, steps));
   }
   if (ctx.rank() != 0) return 0;
 
@@ -616,7 +615,8 @@ int benchTrain(CommandContext& ctx) {
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
     json::Object o;
-    o.field("model", r.model).field("backend", r.backend).field("ranks", r.ranks).field("threads", r.threads)
+    o.field("model", r.model).field("backend", r.backend).field("overlap", r.overlap).field("buckets", r.buckets)
+        .field("buckets_started_in_backward", r.early).field("ranks", r.ranks).field("threads", r.threads)
         .field("batch_per_rank", r.batch).field("steps", static_cast<long long>(r.steps))
         .field("samples_per_s", r.samplesPerS).field("forward_ms", r.forward).field("backward_ms", r.backward)
         .field("wait_ms", r.wait).field("allreduce_ms", r.allreduce).field("optimizer_ms", r.optimizer)
@@ -631,16 +631,21 @@ int benchTrain(CommandContext& ctx) {
 
   std::printf("cropmap bench train: %d rank(s) x %d thread(s), batch %d per rank, %d timed steps\n", ctx.size(),
               ctx.config.threads(), ctx.config.train.batch_size, steps);
-  std::printf("%-9s %-7s %5s %11s %8s %8s %8s %9s %8s %10s %10s %6s\n", "model", "backend", "ranks", "samples/s",
-              "fwd ms", "bwd ms", "wait ms", "allred ms", "opt ms", "ar GB/s", "raw GB/s", "ar %");
+  std::printf("%-9s %-11s %5s %7s %11s %8s %8s %8s %9s %8s %10s %10s %6s\n", "model", "backend", "ranks", "buckets",
+              "samples/s", "fwd ms", "bwd ms", "wait ms", "allred ms", "opt ms", "ar GB/s", "raw GB/s", "ar %");
+  auto label = [](const BenchRow& r) { return r.backend + (r.overlap ? "+overlap" : ""); };
   for (const auto& r : rows) {
-    std::printf("%-9s %-7s %5d %11.0f %8.2f %8.2f %8.2f %9.3f %8.2f", r.model.c_str(), r.backend.c_str(), r.ranks,
-                r.samplesPerS, r.forward, r.backward, r.wait, r.allreduce, r.optimizer);
+    const std::string buckets =
+        r.overlap ? std::to_string(r.early) + "/" + std::to_string(r.buckets) : std::to_string(r.buckets);
+    std::printf("%-9s %-11s %5d %7s %11.0f %8.2f %8.2f %8.2f %9.3f %8.2f", r.model.c_str(), label(r).c_str(), r.ranks,
+                buckets.c_str(), r.samplesPerS, r.forward, r.backward, r.wait, r.allreduce, r.optimizer);
     if (r.rawGBs > 0)
       std::printf(" %10.3f %10.3f %5.0f%%\n", r.allreduceGBs, r.rawGBs, 100.0 * r.allreduceGBs / r.rawGBs);
     else
       std::printf(" %10s %10s %6s\n", "-", "-", "-");
   }
+  std::printf("buckets: gradient buckets per step (with overlap: started during backward / all); allred ms: the\n"
+              "reduction left after backward; ar GB/s: averaging the same bytes outside a step, vs raw MPI_Allreduce\n");
   // Scaling against the one-rank figures, when an earlier run left them.
   const fs::path one = dir / "train_np1.json";
   if (ctx.size() > 1 && fs::exists(one)) {
@@ -654,8 +659,8 @@ int benchTrain(CommandContext& ctx) {
       auto sp = text.find("\"samples_per_s\": ", at);
       if (sp == std::string::npos) continue;
       const double base = std::strtod(text.c_str() + sp + 17, nullptr);
-      std::printf("%-9s speed-up at %d ranks over one serial rank: %.2fx\n", r.model.c_str(), r.ranks,
-                  r.samplesPerS / base);
+      std::printf("%-9s %-11s speed-up at %d ranks over one serial rank: %.2fx\n", r.model.c_str(),
+                  label(r).c_str(), r.ranks, r.samplesPerS / base);
     }
   }
   std::printf("written %s\n", file.string().c_str());

@@ -1,11 +1,13 @@
-// Allreduce backends at 2 and 4 ranks: exact averages, bucket fusion with odd
-// sizes, broadcast, the backend table, and replicas that stay bit-identical.
+// Allreduce backends and the gradient reducer at 2 and 4 ranks: exact averages,
+// buckets with odd sizes, broadcast, the backend table, gradients averaged in
+// place with and without overlap, and replicas that stay bit-identical.
 #include <gtest/gtest.h>
 #include <mpi.h>
 
 #include <cstring>
 
 #include "pipeline/comm/allreduce.hpp"
+#include "pipeline/comm/gradient_reducer.hpp"
 #include "pipeline/mpi.hpp"
 #include "stages/train/models.hpp"
 
@@ -145,27 +147,40 @@ TEST(BackendTable, NcclRefusesClearlyWithoutGpu) {
 #endif
 }
 
-// Each rank trains on its own data; after every step the replicas must hold
-// exactly the same bytes (parameters and batch-norm statistics).
-class Replicas : public ::testing::TestWithParam<std::string> {};
+std::vector<torch::Tensor> floatBuffersOf(torch::nn::Module& m) {
+  std::vector<torch::Tensor> out;
+  for (auto& b : m.buffers())
+    if (b.is_floating_point()) out.push_back(b);
+  return out;
+}
 
-TEST_P(Replicas, StayBitIdenticalAfterSteps) {
-  torch::set_num_threads(1);
+ModelSpec smallSpec(const std::string& name, double dropout) {
   ModelSpec spec;
-  spec.name = GetParam();
+  spec.name = name;
   spec.bands = 4;
   spec.periods = 6;
   spec.classes = 3;
   spec.hidden = {16, 8};
+  spec.dropout = dropout;
+  return spec;
+}
+
+// Each rank trains on its own data; after every step the replicas must hold
+// exactly the same bytes (parameters and batch-norm statistics).
+class Replicas : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
+
+TEST_P(Replicas, StayBitIdenticalAfterSteps) {
+  torch::set_num_threads(1);
+  const auto [name, overlap] = GetParam();
+  const ModelSpec spec = smallSpec(name, 0.2);
   // Different initial weights on every rank: the broadcast must fix that.
   torch::manual_seed(100 + static_cast<std::uint64_t>(rankOf()));
   auto model = makeModel(spec);
-  auto backend = makeAllreduceBackend("mpi", AllreduceOptions{MPI_COMM_WORLD, 0.001, true});
+  // Buckets of 1 KB: several per model, so overlap really starts them during backward.
+  auto backend = makeAllreduceBackend("mpi", AllreduceOptions{MPI_COMM_WORLD, 1.0 / 1024, overlap});
   std::vector<torch::Tensor> state;
   for (auto& p : model->parameters()) state.push_back(p.data());
-  std::vector<torch::Tensor> buffers;
-  for (auto& b : model->buffers())
-    if (b.is_floating_point()) buffers.push_back(b);
+  const auto buffers = floatBuffersOf(*model);
   state.insert(state.end(), buffers.begin(), buffers.end());
   if (sizeOf() > 1) {
     EXPECT_FALSE(sameAsRankZero(state));
@@ -177,6 +192,8 @@ TEST_P(Replicas, StayBitIdenticalAfterSteps) {
   ASSERT_TRUE(sameAsRankZero(state));
   auto before = state[0].clone();
 
+  GradientReducer reducer(model->parameters(), buffers, *backend);
+  EXPECT_GT(reducer.buckets(), 2);
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-2));
   LossSpec loss;
   loss.kind = spec.name == "earlyrnn" ? "early_reward" : "ce";
@@ -184,23 +201,119 @@ TEST_P(Replicas, StayBitIdenticalAfterSteps) {
   for (int step = 0; step < 5; ++step) {
     auto x = torch::randn({8, spec.periods, spec.bands});  // different per rank (seeded by rank)
     auto y = torch::randint(spec.classes, {8}, torch::kLong);
-    opt.zero_grad();
+    reducer.zeroGrad();
     computeLoss(model->forward(x), y, loss).backward();
-    std::vector<torch::Tensor> sync;
-    for (auto& p : model->parameters()) sync.push_back(p.grad());
-    if (step == 0 && sizeOf() > 1) {
-      EXPECT_FALSE(sameAsRankZero(sync)) << "local gradients should differ";
+    if (step == 0 && sizeOf() > 1 && !overlap) {
+      std::vector<torch::Tensor> local;
+      for (auto& p : model->parameters()) local.push_back(p.grad());
+      EXPECT_FALSE(sameAsRankZero(local)) << "local gradients should differ";
     }
-    sync.insert(sync.end(), buffers.begin(), buffers.end());
-    backend->allreduceMean(sync);
+    reducer.reduce();
+    if (overlap) {
+      EXPECT_EQ(reducer.bucketsStartedEarly(), reducer.buckets()) << "every bucket should start during backward";
+    } else {
+      EXPECT_EQ(reducer.bucketsStartedEarly(), 0);
+    }
     opt.step();
     ASSERT_TRUE(sameAsRankZero(state)) << spec.name << ": replicas diverged at step " << step;
   }
   EXPECT_FALSE(torch::equal(before, state[0])) << "training did not change the weights";
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, Replicas, ::testing::Values("lstm", "earlyrnn", "tempcnn"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Models, Replicas,
+                         ::testing::Combine(::testing::Values("lstm", "earlyrnn", "tempcnn"), ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + (std::get<1>(info.param) ? "_overlap" : "_blocking");
+                         });
+
+// The reducer's averages equal the mean of each rank's own gradients, taken
+// with plain autograd and averaged by allreduceMean (tested against hand sums
+// above), for every bucket size and with or without overlap.
+class ReducerAverages : public ::testing::TestWithParam<std::tuple<std::string, bool, double>> {};
+
+TEST_P(ReducerAverages, EqualMeanOfLocalGradients) {
+  torch::set_num_threads(1);
+  const auto [name, overlap, bucketMb] = GetParam();
+  const ModelSpec spec = smallSpec(name, 0.0);  // no dropout: two forward passes give the same graph
+  torch::manual_seed(7);
+  auto model = makeModel(spec);
+  model->train();
+  torch::manual_seed(1000 + static_cast<std::uint64_t>(rankOf()));
+  auto x = torch::randn({6, spec.periods, spec.bands});
+  auto y = torch::randint(spec.classes, {6}, torch::kLong);
+  LossSpec loss;
+  loss.kind = spec.name == "earlyrnn" ? "early_reward" : "ce";
+  auto params = model->parameters();
+
+  auto backend = makeAllreduceBackend("mpi", AllreduceOptions{MPI_COMM_WORLD, bucketMb, overlap});
+  computeLoss(model->forward(x), y, loss).backward();
+  std::vector<torch::Tensor> expected;
+  for (auto& p : params) expected.push_back(p.grad().clone());
+  backend->allreduceMean(expected);
+  for (auto& p : params) p.mutable_grad() = torch::Tensor();
+
+  GradientReducer reducer(params, floatBuffersOf(*model), *backend);
+  EXPECT_EQ(reducer.bytes() % sizeof(float), 0u);
+  for (int round = 0; round < 2; ++round) {  // the second round reuses the zeroed windows
+    reducer.zeroGrad();
+    computeLoss(model->forward(x), y, loss).backward();
+    reducer.reduce();
+    for (size_t i = 0; i < params.size(); ++i)
+      ASSERT_TRUE(torch::allclose(params[i].grad(), expected[i], 1e-6, 1e-7))
+          << name << " parameter " << i << " round " << round << ": max difference "
+          << (params[i].grad() - expected[i]).abs().max().item<float>();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Buckets, ReducerAverages,
+                         ::testing::Combine(::testing::Values("lstm", "earlyrnn", "tempcnn"), ::testing::Bool(),
+                                            ::testing::Values(64.0 / (1024 * 1024), 25.0)),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + (std::get<1>(info.param) ? "_overlap" : "_blocking") +
+                                  (std::get<2>(info.param) < 1 ? "_tiny_buckets" : "_one_bucket");
+                         });
+
+// A parameter that backward never reaches must not stall the overlapped buckets
+// forever: they start in index order, so its bucket holds back the others until
+// reduce() starts them all; its averaged gradient is zero.
+TEST(GradientReducer, UnusedParameterAndReplacedGradient) {
+  torch::set_num_threads(1);
+  torch::nn::Linear used(5, 3), unused(4, 4);
+  std::vector<torch::Tensor> params = used->parameters();
+  for (auto& p : unused->parameters()) params.push_back(p);
+  {
+    auto backend = makeAllreduceBackend("mpi", AllreduceOptions{});
+    torch::NoGradGuard g;
+    backend->broadcast(params, 0);
+  }
+  // 64-byte buckets, filled from the last parameter: unused bias (4 floats) |
+  // unused weight (16) | used bias (3) | used weight (15).
+  auto backend = makeAllreduceBackend("mpi", AllreduceOptions{MPI_COMM_WORLD, 64.0 / (1024 * 1024), true});
+  GradientReducer reducer(params, {}, *backend);
+  EXPECT_EQ(reducer.buckets(), 4);
+  auto x = torch::full({2, 5}, static_cast<float>(rankOf() + 1));
+  reducer.zeroGrad();
+  used->forward(x).sum().backward();
+  reducer.reduce();
+  EXPECT_EQ(reducer.bucketsStartedEarly(), 0) << "bucket 0 never completes, so none may start before reduce()";
+  EXPECT_TRUE(torch::equal(unused->weight.grad(), torch::zeros({4, 4})));
+  // d(sum)/dW = column sums of x: 2 * (rank + 1) on each rank; averaged: size + 1.
+  const float meanW = static_cast<float>(sizeOf() + 1);
+  EXPECT_TRUE(torch::equal(used->weight.grad(), torch::full({3, 5}, meanW)));
+  EXPECT_TRUE(torch::equal(used->bias.grad(), torch::full({3}, 2.0f)));
+
+  // An optimiser's zero_grad() keeps the windows usable; a gradient replaced by
+  // a new tensor is copied back into its window and averaged like the others.
+  torch::optim::SGD sgd(params, torch::optim::SGDOptions(0.1));
+  sgd.zero_grad();
+  reducer.zeroGrad();
+  used->forward(x).sum().backward();
+  used->bias.mutable_grad() = torch::full({3}, static_cast<float>(rankOf()));
+  reducer.reduce();
+  EXPECT_TRUE(torch::equal(used->bias.grad(), torch::full({3}, static_cast<float>(sizeOf() - 1) / 2.0f)));
+  EXPECT_TRUE(torch::equal(used->weight.grad(), torch::full({3, 5}, meanW)));
+  EXPECT_TRUE(torch::equal(unused->bias.grad(), torch::zeros({4})));
+}
 
 TEST(Models, UnknownModelIsAUsageError) {
   ModelSpec spec;
