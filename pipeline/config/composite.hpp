@@ -21,11 +21,12 @@ struct CompositeSection {
   std::string scheduler = "static";
   void declare(Declarer& d) {
     d.opt("period", period,
-          "Period axis: calendar months from start_month, or custom edges")
-        .oneOf({"month", "custom"});
+          "Period axis over the 12 months from start_month: month (12 periods), half_month (24: days 1-15 and "
+          "16-end), dekad (36: days 1-10, 11-20, 21-end); or custom edges")
+        .oneOf({"month", "half_month", "dekad", "custom"});
     d.opt("year", year, "Year of the first period (an agronomic year starting in September ends the next August)")
         .range(2015, 2100);
-    d.opt("start_month", start_month, "First month of the 12 monthly periods (1 = calendar year, 9 = September-August)")
+    d.opt("start_month", start_month, "First month of the period axis (1 = calendar year, 9 = September-August)")
         .range(1, 12);
     d.opt("edges", edges,
           "Custom period start dates (ISO YYYY-MM-DD, increasing) followed by the end date (exclusive); period: custom");

@@ -46,15 +46,22 @@ PeriodAxis PeriodAxis::fromConfig(const CompositeSection& c) {
     }
     return a;
   }
+  // Periods start on these days of each month; each ends where the next begins.
+  const std::vector<int> firstDays = c.period == "dekad"        ? std::vector<int>{1, 11, 21}
+                                     : c.period == "half_month" ? std::vector<int>{1, 16}
+                                                                : std::vector<int>{1};
   int y = c.year, m = c.start_month;
   for (int i = 0; i < 12; ++i) {
-    a.starts.push_back(isoDate(y, m, 1));
+    for (int d : firstDays) {
+      if (!a.starts.empty()) a.ends.push_back(isoDate(y, m, d));
+      a.starts.push_back(isoDate(y, m, d));
+    }
     if (++m > 12) {
       m = 1;
       ++y;
     }
-    a.ends.push_back(isoDate(y, m, 1));
   }
+  a.ends.push_back(isoDate(y, m, 1));
   return a;
 }
 

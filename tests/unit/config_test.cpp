@@ -121,7 +121,7 @@ TEST(Config, OutOfRangeAndEnum) {
   EXPECT_EQ(r.line, 2);
   EXPECT_NE(r.error.find("key 'composite.start_month': value 13 out of range 1..12"), std::string::npos) << r.error;
   r = tryLoad("composite:\n  period: mnth\n");
-  EXPECT_NE(r.error.find("key 'composite.period': expected one of month|custom, got 'mnth'"), std::string::npos)
+  EXPECT_NE(r.error.find("key 'composite.period': expected one of month|half_month|dekad|custom, got 'mnth'"), std::string::npos)
       << r.error;
   r = tryLoad("composite:\n  scl_keep:\n    - 4\n    - 12\n");
   EXPECT_EQ(r.line, 4);  // the offending list item's own line
@@ -220,7 +220,7 @@ TEST(Config, DumpDocumentsEveryOption) {
     const auto dot = o.path.rfind('.');
     EXPECT_NE(dump.find(o.path.substr(dot + 1) + ":"), std::string::npos) << o.path;
   }
-  EXPECT_NE(dump.find("one of: month|custom"), std::string::npos);
+  EXPECT_NE(dump.find("one of: month|half_month|dekad|custom"), std::string::npos);
   EXPECT_NE(dump.find("range: 1..12"), std::string::npos);
 }
 
