@@ -1,10 +1,12 @@
-// Minimal JSON text output for metrics.jsonl, report.json and bench results:
-// numbers round-trip (%.17g), strings escaped. Writing only; nothing reads JSON.
+// JSON text output for every summary, manifest, report, metrics line and bench
+// result cropmap writes: numbers round-trip (%.17g), strings escaped. Writing
+// only; cropmap reads no JSON of its own except bench's flat number tables.
 #pragma once
 
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cropmap::json {
@@ -71,4 +73,13 @@ class Object {
   std::string body_;
 };
 
+// {"key": value, ...} one field a line, from values already in JSON.
+std::string object(const std::vector<std::pair<std::string, std::string>>& fields);
+
 }  // namespace cropmap::json
+
+namespace cropmap {
+// Writes text to path through a temporary name and a rename: a reader sees the
+// old file or the whole new one, never a part.
+void writeTextAtomically(const std::string& path, const std::string& text);
+}  // namespace cropmap

@@ -25,32 +25,6 @@ const std::vector<BenchTarget>& benchTargets() {
   return targets;
 }
 
-std::string jsonNumber(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
-std::string jsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string jsonObject(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string s = "{";
-  for (size_t i = 0; i < fields.size(); ++i)
-    s += (i ? ",\n  " : "\n  ") + jsonString(fields[i].first) + ": " + fields[i].second;
-  return s + "\n}";
-}
-
 std::map<std::string, double> parseFlatJsonNumbers(const std::string& text) {
   std::map<std::string, double> out;
   static const std::regex re(R"re("([A-Za-z0-9_]+)"\s*:\s*(-?[0-9.eE+-]+))re");

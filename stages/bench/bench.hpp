@@ -25,10 +25,7 @@ int benchComposite(CommandContext& ctx);
 // (run under mpirun -n N; cmake/bench-train.sh runs 1, 2 and 4)
 int benchTrainOnRanks(CommandContext& ctx);
 
-// Flat JSON object writing and reading for bench results (numbers and strings).
-std::string jsonObject(const std::vector<std::pair<std::string, std::string>>& fields);
-std::string jsonNumber(double v);
-std::string jsonString(const std::string& s);
+// The numbers of a flat JSON object (bench results written with json::object).
 std::map<std::string, double> parseFlatJsonNumbers(const std::string& text);
 
 }  // namespace cropmap

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "bench.hpp"
+#include "pipeline/json.hpp"
 #include "kernels/gap_fill.hpp"
 #include "kernels/median.hpp"
 #include "kernels/spectral.hpp"
@@ -100,7 +101,7 @@ int benchComposite(CommandContext& ctx) {
   fs::create_directories(dir);
   const std::string jsonPath =
       ctx.args.count("json") ? ctx.args["json"].as<std::string>() : (dir.parent_path() / "composite.json").string();
-  std::vector<std::pair<std::string, std::string>> json;
+  std::vector<std::pair<std::string, std::string>> fields;
   std::ostringstream table;
 
   // 1. Kernel alone, one core.
@@ -121,12 +122,12 @@ int benchComposite(CommandContext& ctx) {
   table << buf;
   std::snprintf(buf, sizeof buf, "  %-34s %11.1f %%  (target >= 25 %%)\n", "kernel / memcpy", 100.0 * byteRate / copyBw);
   table << buf;
-  json.insert(json.end(), {{"kernel_observations_per_s", jsonNumber(obsRate)},
-                           {"kernel_bytes_per_s", jsonNumber(byteRate)},
-                           {"memcpy_bytes_per_s", jsonNumber(copyBw)},
-                           {"kernel_fraction_of_memcpy", jsonNumber(byteRate / copyBw)},
-                           {"kernel_scenes_per_period", jsonNumber(S)},
-                           {"kernel_bands", jsonNumber(B)}});
+  fields.insert(fields.end(), {{"kernel_observations_per_s", json::num(obsRate)},
+                           {"kernel_bytes_per_s", json::num(byteRate)},
+                           {"memcpy_bytes_per_s", json::num(copyBw)},
+                           {"kernel_fraction_of_memcpy", json::num(byteRate / copyBw)},
+                           {"kernel_scenes_per_period", json::num(S)},
+                           {"kernel_bands", json::num(B)}});
 
   if (!ctx.args.count("kernel-only")) {
     // 2. A synthetic region, written once per size/layout.
@@ -190,25 +191,25 @@ int benchComposite(CommandContext& ctx) {
                     100 * st["interpolate_s"] / phases, 100 * st["write_s"] / phases, 100 * own, st["imbalance"]);
       table << buf;
       const std::string p = "np" + std::to_string(n) + "_";
-      json.insert(json.end(), {{p + "wall_s", jsonNumber(wall)},
-                               {p + "observations_per_s", jsonNumber(rate)},
-                               {p + "speedup", jsonNumber(wall1 / wall)},
-                               {p + "read_s", jsonNumber(st["read_s"])},
-                               {p + "mask_median_s", jsonNumber(st["mask_median_s"])},
-                               {p + "interpolate_s", jsonNumber(st["interpolate_s"])},
-                               {p + "write_s", jsonNumber(st["write_s"])},
-                               {p + "cropmap_share", jsonNumber(own)},
-                               {p + "imbalance", jsonNumber(st["imbalance"])}});
+      fields.insert(fields.end(), {{p + "wall_s", json::num(wall)},
+                               {p + "observations_per_s", json::num(rate)},
+                               {p + "speedup", json::num(wall1 / wall)},
+                               {p + "read_s", json::num(st["read_s"])},
+                               {p + "mask_median_s", json::num(st["mask_median_s"])},
+                               {p + "interpolate_s", json::num(st["interpolate_s"])},
+                               {p + "write_s", json::num(st["write_s"])},
+                               {p + "cropmap_share", json::num(own)},
+                               {p + "imbalance", json::num(st["imbalance"])}});
     }
     table << "  (times are summed over ranks; cropmap share = everything but GDAL read/decode)\n";
-    json.insert(json.end(), {{"region_size", jsonNumber(size)}, {"region_tiles", jsonNumber(static_cast<double>(tiles.size()))},
-                             {"region_scenes", jsonNumber(static_cast<double>(scenes.size()))},
-                             {"region_layout", jsonString(layout)}});
+    fields.insert(fields.end(), {{"region_size", json::num(size)}, {"region_tiles", json::num(static_cast<double>(tiles.size()))},
+                             {"region_scenes", json::num(static_cast<double>(scenes.size()))},
+                             {"region_layout", json::str(layout)}});
   }
   std::cout << table.str();
   {
     const std::string tmp = jsonPath + ".tmp";
-    std::ofstream(tmp) << jsonObject(json) << "\n";
+    std::ofstream(tmp) << json::object(fields) << "\n";
     fs::rename(tmp, jsonPath);
   }
   std::cout << "\nwritten: " << jsonPath << "\n";

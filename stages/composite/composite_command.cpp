@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "composite.hpp"
+#include "pipeline/json.hpp"
 #include "stages/bench/bench.hpp"
 #include "stages/commands.hpp"
 
@@ -33,22 +34,22 @@ Command compositeCommand() {
     if (ctx.rank() == 0 && ctx.args.count("stats-json")) {
       const std::string path = ctx.args["stats-json"].as<std::string>();
       std::ofstream out(path);
-      out << jsonObject({{"ranks", jsonNumber(ctx.size())},
-                         {"wall_s", jsonNumber(st.wall)},
-                         {"catalog_s", jsonNumber(st.catalog)},
-                         {"read_s", jsonNumber(st.read)},
-                         {"mask_median_s", jsonNumber(st.maskMedian)},
-                         {"interpolate_s", jsonNumber(st.interpolate)},
-                         {"write_s", jsonNumber(st.write)},
-                         {"units", jsonNumber(static_cast<double>(st.units))},
-                         {"observations", jsonNumber(static_cast<double>(st.observations))},
-                         {"bytes_read", jsonNumber(static_cast<double>(st.bytesRead))},
-                         {"no_data_pixels", jsonNumber(static_cast<double>(st.noDataPixels))},
-                         {"failed_reads", jsonNumber(static_cast<double>(st.failedReads))},
-                         {"busy_max_s", jsonNumber(st.load.max())},
-                         {"busy_mean_s", jsonNumber(st.load.mean())},
-                         {"imbalance", jsonNumber(st.load.imbalance())},
-                         {"cube", jsonString(st.cubePath)}})
+      out << json::object({{"ranks", json::num(ctx.size())},
+                         {"wall_s", json::num(st.wall)},
+                         {"catalog_s", json::num(st.catalog)},
+                         {"read_s", json::num(st.read)},
+                         {"mask_median_s", json::num(st.maskMedian)},
+                         {"interpolate_s", json::num(st.interpolate)},
+                         {"write_s", json::num(st.write)},
+                         {"units", json::num(static_cast<double>(st.units))},
+                         {"observations", json::num(static_cast<double>(st.observations))},
+                         {"bytes_read", json::num(static_cast<double>(st.bytesRead))},
+                         {"no_data_pixels", json::num(static_cast<double>(st.noDataPixels))},
+                         {"failed_reads", json::num(static_cast<double>(st.failedReads))},
+                         {"busy_max_s", json::num(st.load.max())},
+                         {"busy_mean_s", json::num(st.load.mean())},
+                         {"imbalance", json::num(st.load.imbalance())},
+                         {"cube", json::str(st.cubePath)}})
           << "\n";
       if (!out) throw std::runtime_error(path + ": cannot write the statistics");
     }

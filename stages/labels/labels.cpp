@@ -9,7 +9,7 @@
 #include <unordered_map>
 
 #include "exchange.hpp"
-#include "json.hpp"
+#include "pipeline/json.hpp"
 #include "kernels/erosion.hpp"
 #include "kernels/sampling.hpp"
 #include "pipeline/log.hpp"
@@ -128,14 +128,14 @@ std::string summaryJson(const std::vector<TileGrid>& tiles, const Legend& legend
                         const std::string& register_) {
   const auto names = legend.classNames(level);
   std::ostringstream js;
-  js << "{\n  \"register\": " << jsonQuote(register_) << ",\n  \"legend\": " << jsonQuote(legend.file)
+  js << "{\n  \"register\": " << json::str(register_) << ",\n  \"legend\": " << json::str(legend.file)
      << ",\n  \"level\": " << level << ",\n  \"tiles\": {";
   for (size_t t = 0; t < tiles.size(); ++t) {
     const std::int64_t* s = sums.data() + t * static_cast<size_t>(tc.stride());
     const int K = tc.classes;
-    js << (t ? ",\n" : "\n") << "    " << jsonQuote(tiles[t].name) << ": {\n      \"classes\": [";
+    js << (t ? ",\n" : "\n") << "    " << json::str(tiles[t].name) << ": {\n      \"classes\": [";
     for (int c = 0; c < K; ++c)
-      js << (c ? ",\n" : "\n") << "        {\"id\": " << c << ", \"name\": " << jsonQuote(names[c])
+      js << (c ? ",\n" : "\n") << "        {\"id\": " << c << ", \"name\": " << json::str(names[c])
          << ", \"parcels\": " << s[c] << ", \"pixels\": " << s[K + c] << ", \"eroded_away\": " << s[2 * K + c] << "}";
     const std::int64_t* q = s + 3 * K;
     js << "\n      ],\n      \"ignored\": " << q[0] << ", \"unknown\": " << q[1] << ", \"too_small\": " << q[2]
@@ -144,7 +144,7 @@ std::string summaryJson(const std::vector<TileGrid>& tiles, const Legend& legend
     auto it = unknown.find(static_cast<int>(t));
     if (it != unknown.end())
       for (const auto& [code, n] : it->second) {
-        js << (first ? "" : ", ") << jsonQuote(code) << ": " << n;
+        js << (first ? "" : ", ") << json::str(code) << ": " << n;
         first = false;
       }
     js << "}\n    }";

@@ -17,7 +17,7 @@
 #include "pipeline/log.hpp"
 #include "pipeline/mpi.hpp"
 #include "predict.hpp"
-#include "stages/train/json_out.hpp"
+#include "pipeline/json.hpp"
 
 namespace cropmap::mapping {
 
@@ -158,7 +158,7 @@ int benchPredict(CommandContext& ctx, const std::vector<int>& counts) {
               bands, cfg.threads());
   std::printf("%-9s %5s %10s %8s %11s %8s %6s %6s %6s %9s\n", "model", "ranks", "pixels", "wall s", "pixels/s",
               "speedup", "read%", "infer%", "write%", "imbalance");
-  std::string json = "[";
+  std::string text = "[";
   double base1 = 0;
   for (const auto& row : rows) {
     const auto& r = row.r;
@@ -169,7 +169,7 @@ int benchPredict(CommandContext& ctx, const std::vector<int>& counts) {
     std::printf("%-9s %5d %10lld %8.2f %11.0f %8.2f %6.1f %6.1f %6.1f %9.2f\n", row.model.c_str(), row.ranks,
                 static_cast<long long>(r.pixels), r.wall, rate, base1 > 0 ? rate / base1 : 0.0, pct(r.read),
                 pct(r.infer), pct(r.write), r.imbalance);
-    json += (json.size() > 1 ? ",\n " : "") + json::Object()
+    text += (text.size() > 1 ? ",\n " : "") + json::Object()
                                                    .field("model", row.model)
                                                    .field("ranks", row.ranks)
                                                    .field("threads", cfg.threads())
@@ -183,12 +183,12 @@ int benchPredict(CommandContext& ctx, const std::vector<int>& counts) {
                                                    .field("imbalance", r.imbalance)
                                                    .text();
   }
-  json += "]\n";
+  text += "]\n";
   fs::create_directories(benchDir);
   const std::string out = ctx.args.count("json") ? ctx.args["json"].as<std::string>() : (fs::path(benchDir) / "predict.json").string();
   {
     std::ofstream f(out + ".tmp");
-    f << json;
+    f << text;
     f.close();
     if (!f) throw std::runtime_error("cannot write " + out);
   }

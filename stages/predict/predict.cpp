@@ -19,7 +19,7 @@
 #include "pipeline/mpi.hpp"
 #include "pipeline/progress.hpp"
 #include "scheduler/mpi_scheduler.hpp"
-#include "stages/train/json_out.hpp"
+#include "pipeline/json.hpp"
 #include "stages/train/train.hpp"
 
 namespace po = boost::program_options;

@@ -15,7 +15,7 @@
 #include "pipeline/progress.hpp"
 #include "scheduler/mpi_scheduler.hpp"
 #include "stages/labels/exchange.hpp"
-#include "stages/labels/json.hpp"
+#include "pipeline/json.hpp"
 #include "stages/labels/labels.hpp"
 #include "zones.hpp"
 
@@ -318,7 +318,7 @@ int runSplit(CommandContext& ctx) {
     std::ostringstream js;
     int zonesPer[4] = {0, 0, 0, 0};
     for (auto s : zs.split) zonesPer[s]++;
-    js << "{\n  \"mode\": " << jsonQuote(sc.mode) << ",\n  \"zones_source\": " << jsonQuote(zones.describe())
+    js << "{\n  \"mode\": " << json::str(sc.mode) << ",\n  \"zones_source\": " << json::str(zones.describe())
        << ",\n  \"seed\": " << cfg.run.seed << ",\n  \"buffer_m\": " << sc.buffer_m << ",\n  \"folds\": " << sc.folds
        << ",\n  \"zones\": {\"train\": " << zonesPer[1] << ", \"val\": " << zonesPer[2] << ", \"test\": " << zonesPer[3]
        << "},\n  \"parcel_rule\": \"a parcel goes wholly to the zone holding most of its labelled pixels; ties to the "
@@ -326,9 +326,9 @@ int runSplit(CommandContext& ctx) {
        << outsideParcels << ",\n  \"splits\": {";
     std::vector<std::string> warnings;
     for (int s = 1; s <= 3; ++s) {
-      js << (s > 1 ? "," : "") << "\n    " << jsonQuote(kernels::splitName(s)) << ": [";
+      js << (s > 1 ? "," : "") << "\n    " << json::str(kernels::splitName(s)) << ": [";
       for (int c = 0; c < K; ++c)
-        js << (c ? "," : "") << "\n      {\"class\": " << c << ", \"name\": " << jsonQuote(classNames[c])
+        js << (c ? "," : "") << "\n      {\"class\": " << c << ", \"name\": " << json::str(classNames[c])
            << ", \"parcels\": " << pc[s * K + c] << ", \"pixels\": " << px[s * K + c] << "}";
       js << "\n    ]";
     }
@@ -341,7 +341,7 @@ int runSplit(CommandContext& ctx) {
         warnings.push_back("class " + std::to_string(c) + " (" + classNames[c] + ") has no test samples");
     }
     for (size_t i = 0; i < warnings.size(); ++i) {
-      js << (i ? ", " : "") << jsonQuote(warnings[i]);
+      js << (i ? ", " : "") << json::str(warnings[i]);
       log::warn("split: ", warnings[i]);
     }
     js << "]\n}\n";

@@ -7,7 +7,7 @@
 #include <map>
 #include <sstream>
 
-#include "json_out.hpp"
+#include "pipeline/json.hpp"
 #include "kernels/metrics.hpp"
 #include "models.hpp"
 #include "pipeline/log.hpp"

@@ -10,7 +10,7 @@
 #include <limits>
 #include <sstream>
 
-#include "json_out.hpp"
+#include "pipeline/json.hpp"
 #include "kernels/metrics.hpp"
 #include "models.hpp"
 #include "pipeline/comm/allreduce.hpp"
