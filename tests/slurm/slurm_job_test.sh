@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# slurm/cropmap.sbatch on a one-node Slurm started on this machine
+# (slurm/local-cluster.sh): the whole pipeline on a tiny synthetic region as a
+# 2-task job with ranks started by srun through PMIx, then a job with a missing
+# configuration, which must fail with exit 2 and say what to set.
+# Exit 77 (ctest: skipped) when Slurm cannot run here: not root, packages
+# missing, or the daemons do not come up.
+# usage: slurm_job_test.sh CROPMAP_BIN SOURCE_DIR WORK_DIR
+set -uo pipefail
+bin=$(realpath "$1")
+src=$(realpath "$2")
+work=$(realpath -m "$3")
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm needs root"; exit 77; }
+for b in sbatch slurmctld slurmd munged; do
+  command -v "$b" >/dev/null || [ -x "/usr/sbin/$b" ] || { echo "SKIP: $b missing (slurm-wlm, munge)"; exit 77; }
+done
+
+rm -rf "$work"
+mkdir -p "$work"
+cluster="$work/cluster"
+trap 'bash "$src/slurm/local-cluster.sh" stop "$cluster"' EXIT
+if ! bash "$src/slurm/local-cluster.sh" start "$cluster"; then
+  echo "SKIP: the local Slurm did not start; logs in $cluster/log"
+  exit 77
+fi
+export SLURM_CONF="$cluster/slurm.conf"
+
+cat > "$work/tiny.yaml" <<YAML
+run:
+  name: slurm-tiny
+  output: $work/out
+  seed: 7
+synth:
+  enabled: true
+  tiles: [33UVP]
+  size: 128
+  layout: geotiff
+  bands_20m: false
+  regions: 2
+  zones_per_region: 3
+inputs:
+  bands: [B02, B03, B04, B08]
+composite:
+  block_size: 64
+  chunk: 32
+  scheduler: dynamic
+labels:
+  code_field: SNAR_BEZEICHNUNG
+  id_field: FS_KENNUNG
+  legend: $src/configs/legends/austria.yaml
+split:
+  mode: random_patches
+  patches: 4
+  buffer_m: 20
+sample:
+  train_size: 3000
+  min_per_class: 50
+train:
+  hidden: [32]
+  epochs: 2
+  batch_size: 128
+YAML
+
+cd "$work"
+export CROPMAP_BIN="$bin" CROPMAP_CONFIG="$work/tiny.yaml"
+sbatch --wait --ntasks=2 --cpus-per-task=1 --time=00:20:00 --output="$work/job-%j.out" \
+  "$src/slurm/cropmap.sbatch" > "$work/submit.txt" 2>&1
+rc=$?
+job=$(grep -oE '[0-9]+' "$work/submit.txt" | head -1)
+log="$work/job-$job.out"
+cat "$work/submit.txt"
+[ -f "$log" ] && cat "$log"
+[ "$rc" -eq 0 ] || fail "the pipeline job exited $rc"
+grep -q "cropmap job $job: run on 2 ranks" "$log" || fail "the job did not start 2 ranks"
+grep -q "cropmap run 'slurm-tiny' on 2 rank(s)" "$log" || fail "no run summary for 2 ranks in the job log"
+for f in out/cube.h5 out/samples.h5 out/train/model.pt out/train/report.json out/maps/33UVP.tif; do
+  [ -s "$work/$f" ] || fail "$f missing after the job"
+done
+
+# A configuration that does not exist: exit 2 from the script, before srun.
+CROPMAP_CONFIG="$work/missing.yaml" sbatch --wait --ntasks=2 --output="$work/bad-%j.out" \
+  "$src/slurm/cropmap.sbatch" > "$work/submit-bad.txt" 2>&1
+rc=$?
+bad=$(grep -oE '[0-9]+' "$work/submit-bad.txt" | head -1)
+cat "$work/bad-$bad.out" 2>/dev/null
+[ "$rc" -eq 2 ] || fail "a missing configuration gave exit $rc, expected 2"
+grep -q "does not exist; set CROPMAP_CONFIG" "$work/bad-$bad.out" || fail "no clear message for the missing configuration"
+echo "PASS"
