@@ -40,6 +40,14 @@ void forEachElement(const CPLXMLNode* node, const char* name, const std::functio
   }
 }
 
+// The whole of `text` as a number.
+bool parseNumber(const std::string& text, double& v) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  v = std::strtod(text.c_str(), &end);
+  return end && *end == '\0';
+}
+
 std::string textOf(const CPLXMLNode* n) {
   if (!n) return "";
   const char* v = CPLGetXMLValue(n, nullptr, nullptr);
@@ -106,11 +114,19 @@ S2ProductMetadata parseS2Metadata(const std::string& mtdFile) {
   md.baseline = firstText(root, {"PROCESSING_BASELINE"});
   const std::string orbit = firstText(root, {"SENSING_ORBIT_NUMBER"});
   md.relativeOrbit = orbit.empty() ? 0 : std::atoi(orbit.c_str());
-  if (md.productUri.empty() || md.sensingTime.empty() || md.baseline.empty())
-    throw std::runtime_error(mtdFile + ": not a Sentinel-2 L2A product metadata file (PRODUCT_URI, "
-                             "PRODUCT_START_TIME or PROCESSING_BASELINE missing)");
-  if (md.sensingTime.size() >= 10)
+  if (md.productUri.empty() || md.baseline.empty())
+    throw std::runtime_error(mtdFile + ": not a Sentinel-2 L2A product metadata file (PRODUCT_URI or "
+                             "PROCESSING_BASELINE missing)");
+  if (md.sensingTime.size() >= 10 && std::isdigit(static_cast<unsigned char>(md.sensingTime[0])) &&
+      md.sensingTime[4] == '-' && md.sensingTime[7] == '-') {
     md.date = md.sensingTime.substr(0, 4) + md.sensingTime.substr(5, 2) + md.sensingTime.substr(8, 2);
+  } else {
+    // No start time: the sensing date in the product name, ..._MSIL2A_20220105T100319_...
+    const auto p = md.productUri.find("_MSIL2A_");
+    if (p != std::string::npos && p + 16 <= md.productUri.size()) md.date = md.productUri.substr(p + 8, 8);
+  }
+  if (md.date.size() != 8 || md.date.find_first_not_of("0123456789") != std::string::npos)
+    throw std::runtime_error(mtdFile + ": no sensing date (PRODUCT_START_TIME, or the date in PRODUCT_URI)");
   // Tile from the product name: ..._T33UVP_...
   for (size_t p = md.productUri.find("_T"); p != std::string::npos; p = md.productUri.find("_T", p + 1))
     if (p + 7 < md.productUri.size() && md.productUri[p + 7] == '_') {
@@ -119,8 +135,8 @@ S2ProductMetadata parseS2Metadata(const std::string& mtdFile) {
     }
 
   const std::string q = firstText(root, {"BOA_QUANTIFICATION_VALUE", "L2A_BOA_QUANTIFICATION_VALUE"});
-  if (!q.empty()) md.quantification = std::atof(q.c_str());
-  if (md.quantification <= 0) throw std::runtime_error(mtdFile + ": BOA_QUANTIFICATION_VALUE must be positive");
+  if (!q.empty() && !(parseNumber(q, md.quantification) && md.quantification > 0))
+    throw std::runtime_error(mtdFile + ": BOA_QUANTIFICATION_VALUE '" + q + "' is not a positive number");
 
   // band_id -> band name from the spectral information list (0 = B1 ... 12 = B12).
   std::map<std::string, std::string> bandOfId;
@@ -133,8 +149,11 @@ S2ProductMetadata parseS2Metadata(const std::string& mtdFile) {
                                         "B08", "B8A", "B09", "B10", "B11", "B12"};
   forEachElement(root, "BOA_ADD_OFFSET", [&](const CPLXMLNode* n) {
     const char* id = CPLGetXMLValue(n, "band_id", nullptr);
+    if (!id) throw std::runtime_error(mtdFile + ": BOA_ADD_OFFSET without band_id");
     const std::string v = textOf(n);
-    if (!id || v.empty()) return;
+    double offset = 0;
+    if (!parseNumber(v, offset))
+      throw std::runtime_error(mtdFile + ": BOA_ADD_OFFSET '" + v + "' of band_id " + id + " is not a number");
     auto it = bandOfId.find(id);
     std::string band;
     if (it != bandOfId.end()) band = it->second;
@@ -142,7 +161,7 @@ S2ProductMetadata parseS2Metadata(const std::string& mtdFile) {
       const int i = std::atoi(id);
       if (i >= 0 && i < 13) band = kDefaultIds[i];
     }
-    if (!band.empty()) md.addOffset[band] = std::atof(v.c_str());
+    if (!band.empty()) md.addOffset[band] = offset;
   });
   const std::string cc = firstText(root, {"Cloud_Coverage_Assessment"});
   if (!cc.empty()) md.cloudCover = std::atof(cc.c_str());

@@ -28,8 +28,10 @@ struct S2ProductMetadata {
   std::string productUri;
   std::string tile;          // "33UVP"
   std::string sensingTime;   // ISO 8601 as in the file, e.g. 2022-01-05T10:03:19.024Z
-  std::string date;          // YYYYMMDD of the sensing time
+  std::string date;          // YYYYMMDD of the sensing time (from PRODUCT_URI when the time is absent)
   std::string spacecraft;    // "Sentinel-2A"
+  // The sensing date as YYYY-MM-DD.
+  std::string isoDate() const { return date.substr(0, 4) + "-" + date.substr(4, 2) + "-" + date.substr(6, 2); }
   int relativeOrbit = 0;
   std::string baseline;      // "04.00"
   double quantification = 10000.0;  // BOA_QUANTIFICATION_VALUE

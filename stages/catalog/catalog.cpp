@@ -15,8 +15,8 @@
 #include <sstream>
 
 #include "kernels/spectral.hpp"
-#include "mtd_msil2a.hpp"
 #include "pipeline/gdal_io.hpp"
+#include "pipeline/s2_metadata.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/mpi.hpp"
 
@@ -181,9 +181,9 @@ void discoverSafe(const InputsSection& in, Discovery& d) {
       d.problems.push_back({safe.string(), "", "", "no MTD_MSIL2A.xml product metadata"});
       continue;
     }
-    ProductMetadata md;
+    S2ProductMetadata md;
     try {
-      md = readProductMetadata(xml.string());
+      md = parseS2Metadata(xml.string());
     } catch (const std::exception& e) {
       std::string reason = e.what();
       if (reason.rfind(xml.string() + ": ", 0) == 0) reason = reason.substr(xml.string().size() + 2);
@@ -193,7 +193,7 @@ void discoverSafe(const InputsSection& in, Discovery& d) {
     Scene s;
     s.id = safe.stem().string();
     s.tile = md.tile;
-    s.date = md.date;
+    s.date = md.isoDate();
     s.baseline = md.baseline;
     s.source = safe.string();
     auto files = safeBandFiles(safe);

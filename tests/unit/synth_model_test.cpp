@@ -260,3 +260,49 @@ TEST(S2Metadata, ParsesBothMetadataVariants) {
   test::writeFile(dir + "/bad.xml", "<not-sentinel/>");
   EXPECT_THROW(parseS2Metadata(dir + "/bad.xml"), std::runtime_error);
 }
+
+// The catalog reads products through parseS2Metadata: damaged numbers are
+// errors naming the file and the value, and a product without a start time
+// takes its date from the product name.
+TEST(S2Metadata, DamagedValuesAndDateFromProductName) {
+  const std::string dir = test::scratchDir("s2_metadata_damaged");
+  const MgrsTile tile = decodeMgrsTile("33UVP");
+  const auto orbits = orbitsOver(14.3, 14.4, 48.2);
+  const auto acq = acquisitionsFor(0, tile.id, orbits, 2022, 48.2, 7, 0.0);
+  const Acquisition& a = acq.back();
+  ASSERT_TRUE(a.hasOffset);
+  SceneStats stats;
+  stats.scl[4] = 100;
+  const std::string xml = productMetadataXml(tile, a, {{"B02", 10}, {"SCL", 20}}, stats);
+  auto variant = [&](const std::string& name, const std::string& from, const std::string& to) {
+    std::string text = xml;
+    const auto p = text.find(from);
+    EXPECT_NE(p, std::string::npos) << from;
+    if (p != std::string::npos) text.replace(p, from.size(), to);
+    test::writeFile(dir + "/" + name, text);
+    return dir + "/" + name;
+  };
+  auto errorOf = [](const std::string& file) -> std::string {
+    try {
+      parseS2Metadata(file);
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  const std::string badOffset = variant("offset.xml", ">-1000<", ">-1OOO<");
+  EXPECT_NE(errorOf(badOffset).find(badOffset + ": BOA_ADD_OFFSET '-1OOO'"), std::string::npos) << errorOf(badOffset);
+  const std::string badQ = variant("q.xml", ">10000</BOA_QUANTIFICATION_VALUE>", ">ten thousand</BOA_QUANTIFICATION_VALUE>");
+  EXPECT_NE(errorOf(badQ).find("BOA_QUANTIFICATION_VALUE 'ten thousand' is not a positive number"), std::string::npos)
+      << errorOf(badQ);
+  const std::string noStart = variant("nostart.xml", "<PRODUCT_START_TIME>", "<PRODUCT_START_TIME_REMOVED>");
+  std::string fixed = test::readFile(noStart);
+  const auto close = fixed.find("</PRODUCT_START_TIME>");
+  ASSERT_NE(close, std::string::npos);
+  fixed.replace(close, 21, "</PRODUCT_START_TIME_REMOVED>");
+  test::writeFile(noStart, fixed);
+  const S2ProductMetadata md = parseS2Metadata(noStart);
+  EXPECT_EQ(md.date, a.dateCompact());
+  EXPECT_EQ(md.isoDate().size(), 10u);
+  EXPECT_EQ(md.isoDate().substr(0, 4), "2022");
+}
