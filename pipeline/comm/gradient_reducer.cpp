@@ -101,6 +101,13 @@ void GradientReducer::zeroGrad() {
   nextBucket_ = 0;
   startedEarly_ = 0;
   inStep_ = true;
+  lossScaled_ = false;
+}
+
+at::Tensor GradientReducer::scaleLoss(const at::Tensor& loss) {
+  if (!inStep_) throw std::logic_error("gradient reducer: scaleLoss() outside a step; call zeroGrad() first");
+  lossScaled_ = true;
+  return backend_.size() > 1 ? loss / static_cast<double>(backend_.size()) : loss;
 }
 
 void GradientReducer::onGradient(std::size_t k) {
@@ -125,7 +132,10 @@ void GradientReducer::startReadyBuckets() {
 
 void GradientReducer::reduce() {
   at::NoGradGuard noGrad;
-  if (!inStep_) nextBucket_ = 0;  // called without zeroGrad()/backward: average the values as they are
+  if (!inStep_) {  // called without zeroGrad()/backward: average the values as they are
+    nextBucket_ = 0;
+    lossScaled_ = false;
+  }
   // A gradient replaced behind our back (e.g. by an optimiser's zero_grad that
   // dropped it) is copied into its window before the sum.
   for (std::size_t k = 0; k < params_.size(); ++k) {
@@ -152,13 +162,18 @@ void GradientReducer::reduce() {
   if (bufferNumel_ > 0) backend_.startSum(flat_.narrow(0, bufferOffset_, bufferNumel_), overlap_);
   backend_.finishAll();
   startedEarly_ = early;
-  if (backend_.size() > 1) flat_.div_(backend_.size());
+  if (backend_.size() > 1) {
+    // Gradients from a scaled loss already sum to the mean; buffers always need the division.
+    auto averaged = lossScaled_ ? flat_.narrow(0, bufferOffset_, bufferNumel_) : flat_;
+    if (averaged.numel() > 0) averaged.div_(backend_.size());
+  }
   at = bufferOffset_;
   for (auto& b : buffers_) {
     b.copy_(flat_.narrow(0, at, b.numel()).view(b.sizes()));
     at += b.numel();
   }
   inStep_ = false;
+  lossScaled_ = false;
 }
 
 std::size_t GradientReducer::bytes() const {

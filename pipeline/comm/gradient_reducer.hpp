@@ -16,7 +16,12 @@
 // gradients, from a tail of the flat buffer, so that replicas agree on them.
 //
 //   GradientReducer reducer(model->parameters(), floatBuffers(*model), *backend);
-//   for each step: reducer.zeroGrad(); loss.backward(); reducer.reduce(); optimizer.step();
+//   for each step: reducer.zeroGrad(); reducer.scaleLoss(loss).backward(); reducer.reduce(); optimizer.step();
+//
+// scaleLoss() divides the loss by the rank count, so backward produces
+// gradients already divided and the sum over ranks is the mean: reduce() is
+// then one allreduce per bucket and no pass over the gradients. Without it,
+// reduce() divides the summed gradients itself.
 //
 // Do not call the optimiser's zero_grad(): zeroGrad() clears the flat buffer in
 // one pass, and the gradients must stay windows into it.
@@ -46,6 +51,9 @@ class GradientReducer {
 
   // Zeroes every gradient (and re-attaches any gradient that was replaced).
   void zeroGrad();
+  // The loss divided by the rank count, for backward in this step (the loss
+  // itself at one rank); reduce() then leaves the gradient sums as they are.
+  at::Tensor scaleLoss(const at::Tensor& loss);
   // After backward: starts the buckets not yet started, waits for all, and
   // divides by the rank count. Gradients of parameters that backward did not
   // reach are zero on that rank.
@@ -78,6 +86,7 @@ class GradientReducer {
   int nextBucket_ = 0;  // first bucket not yet started in this step
   int startedEarly_ = 0;
   bool inStep_ = false;
+  bool lossScaled_ = false;  // this step's gradients come from scaleLoss()
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
   std::vector<std::uintptr_t> hookKeys_;
 };

@@ -245,7 +245,7 @@ class Trainer {
       reducer_->zeroGrad();
       auto out = model_->forward(xb);
       auto l = computeLoss(out, yb, loss);
-      l.backward();
+      reducer_->scaleLoss(l).backward();
       reducer_->reduce();  // gradients and running statistics, averaged over the ranks
       optimizer_->step();
       {
@@ -527,7 +527,7 @@ BenchRow benchModel(CommandContext& ctx, const std::string& name, const std::str
     auto out = model->forward(x);
     auto l = computeLoss(out, y, loss);
     const auto b = Clock::now();
-    l.backward();  // with overlap, buckets already start here
+    reducer.scaleLoss(l).backward();  // with overlap, buckets already start here
     const auto c0 = Clock::now();
     // Waiting for the slowest rank is load imbalance, not communication: timed
     // apart. With overlap the barrier also drives the buckets already started.
@@ -564,9 +564,10 @@ BenchRow benchModel(CommandContext& ctx, const std::string& name, const std::str
   r.bytes = reducer.bytes();
 
   // The same bytes through one raw MPI_Allreduce, in the same run: the bar the
-  // reducer (buckets, averaging, buffer copies) is measured against. Raw and
-  // reducer calls alternate after a barrier each, and the fastest of each is
-  // kept, so that load from other processes on the node hits both alike.
+  // reducer's reduce() of a training step (buckets, buffer copies, with the
+  // gradients pre-scaled through the loss) is measured against. Raw and reducer
+  // calls alternate after a barrier each, and the fastest of each is kept, so
+  // that load from other processes on the node hits both alike.
   if (ctx.size() > 1 && r.bytes > 0) {
     std::vector<float> buf(r.bytes / sizeof(float), 1.0f);
     double raw = 1e30, ours = 1e30;
@@ -575,6 +576,8 @@ BenchRow benchModel(CommandContext& ctx, const std::string& name, const std::str
       auto t0 = Clock::now();
       CROPMAP_MPI(MPI_Allreduce(MPI_IN_PLACE, buf.data(), static_cast<int>(buf.size()), MPI_FLOAT, MPI_SUM, comm));
       raw = std::min(raw, seconds(t0, Clock::now()));
+      reducer.zeroGrad();
+      reducer.scaleLoss(torch::zeros({}));  // a step whose loss was scaled, as in training
       CROPMAP_MPI(MPI_Barrier(comm));
       t0 = Clock::now();
       reducer.reduce();
@@ -645,7 +648,7 @@ int benchTrain(CommandContext& ctx) {
       std::printf(" %10s %10s %6s\n", "-", "-", "-");
   }
   std::printf("buckets: gradient buckets per step (with overlap: started during backward / all); allred ms: the\n"
-              "reduction left after backward; ar GB/s: averaging the same bytes outside a step, vs raw MPI_Allreduce\n");
+              "reduction left after backward; ar GB/s: a step's whole reduction started after backward vs raw MPI_Allreduce\n");
   // Scaling against the one-rank figures, when an earlier run left them.
   const fs::path one = dir / "train_np1.json";
   if (ctx.size() > 1 && fs::exists(one)) {

@@ -202,7 +202,9 @@ TEST_P(Replicas, StayBitIdenticalAfterSteps) {
     auto x = torch::randn({8, spec.periods, spec.bands});  // different per rank (seeded by rank)
     auto y = torch::randint(spec.classes, {8}, torch::kLong);
     reducer.zeroGrad();
-    computeLoss(model->forward(x), y, loss).backward();
+    auto l = computeLoss(model->forward(x), y, loss);
+    // Overlapped runs pre-scale the loss, blocking ones let reduce() divide: both average.
+    (overlap ? reducer.scaleLoss(l) : l).backward();
     if (step == 0 && sizeOf() > 1 && !overlap) {
       std::vector<torch::Tensor> local;
       for (auto& p : model->parameters()) local.push_back(p.grad());
@@ -254,9 +256,12 @@ TEST_P(ReducerAverages, EqualMeanOfLocalGradients) {
 
   GradientReducer reducer(params, floatBuffersOf(*model), *backend);
   EXPECT_EQ(reducer.bytes() % sizeof(float), 0u);
-  for (int round = 0; round < 2; ++round) {  // the second round reuses the zeroed windows
+  // Round 0 lets reduce() divide the sums; round 1 (reusing the zeroed windows)
+  // divides the loss by the rank count before backward instead.
+  for (int round = 0; round < 2; ++round) {
     reducer.zeroGrad();
-    computeLoss(model->forward(x), y, loss).backward();
+    auto l = computeLoss(model->forward(x), y, loss);
+    (round == 1 ? reducer.scaleLoss(l) : l).backward();
     reducer.reduce();
     for (size_t i = 0; i < params.size(); ++i)
       ASSERT_TRUE(torch::allclose(params[i].grad(), expected[i], 1e-6, 1e-7))
