@@ -42,7 +42,7 @@ TEST(Cli, BadConfigExits2WithFileLineKey) {
   writeFile(dir + "/bad.yaml", "run:\n  name: x\ncomposite:\n  period: mnth\n");
   auto r = runCropmap("config --config " + dir + "/bad.yaml");
   EXPECT_EQ(r.exitCode, 2);
-  EXPECT_NE(r.output.find(dir + "/bad.yaml:4: key 'composite.period': expected one of month|custom, got 'mnth'"),
+  EXPECT_NE(r.output.find(dir + "/bad.yaml:4: key 'composite.period': expected one of month|half_month|dekad|custom, got 'mnth'"),
             std::string::npos)
       << r.output;
   r = runCropmap("config --set composite.year=1999");
