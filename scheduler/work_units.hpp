@@ -41,6 +41,14 @@ std::vector<std::vector<WorkUnit>> assignStatic(const std::vector<WorkUnit>& uni
 // the long units start first and the short ones even out the end.
 std::vector<WorkUnit> dynamicOrder(const std::vector<WorkUnit>& units);
 
+// How many times blocks of `block` pixels decode each internal tile (JPEG 2000
+// tile, GeoTIFF tile) of `fileTile` pixels along an axis of `extent` pixels:
+// the (block, tile) pairs that overlap over the number of tiles. 1 when the
+// blocks are multiples of the tiles; (fileTile / block) when blocks cut each
+// tile into pieces, each decoding it again. The 2-D factor is the product of
+// the two axes' factors.
+double decodeAmplification(int extent, int block, int fileTile);
+
 // Busy seconds per rank and what derives from them.
 struct LoadReport {
   std::vector<double> busy;

@@ -16,7 +16,7 @@ struct CompositeSection {
   std::vector<int> scl_keep{4, 5, 6, 7};
   std::string interpolation = "linear";
   std::vector<std::string> indices;
-  int block_size = 512;
+  int block_size = 1024;
   int chunk = 64;
   std::string scheduler = "static";
   void declare(Declarer& d) {
@@ -37,7 +37,9 @@ struct CompositeSection {
           "Filling periods without clear observations: linear between neighbours, or the mean of the two neighbours")
         .oneOf({"linear", "neighbour_mean"});
     d.opt("indices", indices, "Spectral indices appended as extra bands").oneOf({"NDVI", "GNDVI"});
-    d.opt("block_size", block_size, "Side of a work unit's block in 10 m pixels (bounds memory per rank)")
+    d.opt("block_size", block_size,
+          "Side of a work unit's block in 10 m pixels (bounds memory per rank); a multiple of the inputs' internal "
+          "tiles (Sentinel-2 JP2: 1024) decodes each tile once")
         .range(16, 10980);
     d.opt("chunk", chunk, "Side of an HDF5 chunk in pixels; must divide block_size").range(8, 2048);
     d.opt("scheduler", scheduler,

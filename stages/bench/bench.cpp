@@ -60,6 +60,7 @@ Command benchCommand() {
         "size", po::value<int>()->default_value(512), "tile side of the synthetic region, pixels")(
         "tiles", po::value<int>()->default_value(2), "tiles of the synthetic region")(
         "layout", po::value<std::string>()->default_value("geotiff"), "synthetic region layout: geotiff|safe")(
+        "block", po::value<int>()->default_value(128), "composite: composite.block_size of the end-to-end runs")(
         "mpiexec", po::value<std::string>()->default_value("mpiexec"), "MPI launcher for the scaling runs")(
         "json", po::value<std::string>(), "where to write the JSON (default <run.output>/bench/<target>.json)")(
         "kernel-only", "composite: skip the end-to-end runs")(

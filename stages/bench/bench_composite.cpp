@@ -132,6 +132,8 @@ int benchComposite(CommandContext& ctx) {
   if (!ctx.args.count("kernel-only")) {
     // 2. A synthetic region, written once per size/layout.
     const int size = ctx.args["size"].as<int>(), ntiles = ctx.args["tiles"].as<int>();
+    const int block = ctx.args["block"].as<int>();
+    if (block < 16 || block > 10980) throw UsageError("bench composite: --block must be 16..10980 pixels");
     const std::string layout = ctx.args["layout"].as<std::string>();
     if (layout != "geotiff" && layout != "safe") throw UsageError("--layout must be geotiff or safe");
     const fs::path region = dir / ("region_" + layout + "_" + std::to_string(size) + "_" + std::to_string(ntiles));
@@ -159,7 +161,7 @@ int benchComposite(CommandContext& ctx) {
     }
     const std::string mpiexec = ctx.args["mpiexec"].as<std::string>();
     table << "\nend to end: " << tiles.size() << " tile(s) of " << size << "x" << size << ", " << scenes.size()
-          << " scenes (" << layout << "), 4 bands + NDVI, block 128, dynamic scheduler\n";
+          << " scenes (" << layout << "), 4 bands + NDVI, block " << block << ", dynamic scheduler\n";
     table << "  ranks   wall s   Mobs/s  speedup  read/decode  mask+median  interp  write   cropmap share  max/mean\n";
     double wall1 = 0;
     for (int n : ranks) {
@@ -171,7 +173,7 @@ int benchComposite(CommandContext& ctx) {
                              << "log:\n  level: warn\n"
                              << "inputs:\n  " << (layout == "safe" ? "safe" : "geotiff") << ": ["
                              << (region / layout).string() << "]\n  bands: [B02, B03, B04, B08]\n"
-                             << "composite:\n  year: 2022\n  indices: [NDVI]\n  block_size: 128\n  chunk: 64\n"
+                             << "composite:\n  year: 2022\n  indices: [NDVI]\n  block_size: " << block << "\n  chunk: 64\n"
                              << "  scheduler: dynamic\n";
       const std::string statsPath = (run / "stats.json").string();
       runLine(mpiexec + " -n " + std::to_string(n) + " " + selfExe() + " composite --config " + cfgPath +
@@ -204,7 +206,7 @@ int benchComposite(CommandContext& ctx) {
     table << "  (times are summed over ranks; cropmap share = everything but GDAL read/decode)\n";
     fields.insert(fields.end(), {{"region_size", json::num(size)}, {"region_tiles", json::num(static_cast<double>(tiles.size()))},
                              {"region_scenes", json::num(static_cast<double>(scenes.size()))},
-                             {"region_layout", json::str(layout)}});
+                             {"region_layout", json::str(layout)}, {"block_size", json::num(block)}});
   }
   std::cout << table.str();
   {

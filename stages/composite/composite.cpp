@@ -239,6 +239,50 @@ struct Engine {
   }
 };
 
+// Inputs are read block by block, and a block that covers only part of a
+// file's internal tile (a JPEG 2000 tile of a SAFE band, a GeoTIFF tile) makes
+// GDAL decode the whole tile; blocks on other ranks decode it again. With
+// Sentinel-2's 1024-px JP2 tiles and 512-px blocks every tile is decoded about
+// four times. The inputs of the first scene of the first tile tell.
+void warnIfBlocksCutFileTiles(const Catalog& cat, const CompositeSection& c) {
+  for (const auto& t : cat.tiles) {
+    if (t.scenes.empty()) continue;
+    double worst = 1.0;
+    int footprint = 0;
+    std::string example;
+    for (const auto& [band, f] : t.scenes.front().bands) {
+      try {
+        gdal::Dataset ds = gdal::openRaster(f.path);
+        int bx = 0, by = 0;
+        ds->GetRasterBand(1)->GetBlockSize(&bx, &by);
+        const int w = ds->GetRasterXSize(), h = ds->GetRasterYSize();
+        if (w <= 0 || h <= 0) continue;
+        // The file's tile on the cube's 10 m grid (a 20 m band's tile covers twice the pixels).
+        const int fx = static_cast<int>(std::lround(static_cast<double>(bx) * t.grid.width / w));
+        const int fy = static_cast<int>(std::lround(static_cast<double>(by) * t.grid.height / h));
+        const double amp = decodeAmplification(t.grid.width, c.block_size, fx) *
+                           decodeAmplification(t.grid.height, c.block_size, fy);
+        if (amp > worst) {
+          worst = amp;
+          footprint = std::min(std::max(fx, fy), std::max(t.grid.width, t.grid.height));
+          example = f.path;
+        }
+      } catch (const std::exception&) {
+        // unreadable files are reported where they are read
+      }
+    }
+    if (worst >= 1.5) {
+      int suggest = footprint;
+      while (suggest % c.chunk != 0) suggest += footprint;
+      log::warn("composite: composite.block_size ", c.block_size, " cuts the inputs' internal tiles of ", footprint,
+                " px on the tile grid (e.g. ", example, "), so each is decoded about ",
+                static_cast<int>(std::lround(worst * 10)) / 10.0, " times; composite.block_size ", suggest,
+                " (a multiple of them and of composite.chunk) decodes each once");
+    }
+    return;  // one tile tells: a product line is tiled alike
+  }
+}
+
 bool sameLayout(const CubeLayout& a, const CubeLayout& b) {
   return a.periods == b.periods && a.periodEnds == b.periodEnds && a.bands == b.bands &&
          a.bandOffsets == b.bandOffsets && a.chunk == b.chunk && a.fillValue == b.fillValue;
@@ -279,6 +323,7 @@ CompositeStats runComposite(const Config& config, MPI_Comm comm, bool resume) {
     extents.push_back(TileExtent{t.grid.width, t.grid.height, std::max<double>(1.0, static_cast<double>(t.scenes.size()))});
   }
   const std::vector<WorkUnit> units = makeUnits(extents, config.composite.block_size);
+  if (rank == 0) warnIfBlocksCutFileTiles(cat, config.composite);
   std::vector<LedgerUnit> ledgerUnits;
   for (const auto& u : units) ledgerUnits.push_back(LedgerUnit{u.tile, Window{u.row0, u.col0, u.rows, u.cols}});
   const std::string settings = compositeSettings(config, cat);

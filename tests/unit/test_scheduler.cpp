@@ -105,3 +105,13 @@ TEST(LoadReport, MaxMeanImbalance) {
   EXPECT_NE(r.text().find("max/mean 1.333"), std::string::npos) << r.text();
   EXPECT_DOUBLE_EQ(LoadReport{}.imbalance(), 1.0);
 }
+
+TEST(WorkUnits, DecodeAmplification) {
+  EXPECT_DOUBLE_EQ(decodeAmplification(10980, 1024, 1024), 1.0);  // aligned
+  EXPECT_DOUBLE_EQ(decodeAmplification(10980, 2048, 1024), 1.0);  // multiples
+  EXPECT_DOUBLE_EQ(decodeAmplification(4096, 512, 1024), 2.0);    // two blocks per tile
+  EXPECT_DOUBLE_EQ(decodeAmplification(512, 128, 1024), 4.0);     // one file tile (the whole image), four blocks
+  // 10980 = 10 x 1024 + 740: blocks of 1098 straddle tile edges; 11 tiles, 10 blocks, 20 pairs.
+  EXPECT_NEAR(decodeAmplification(10980, 1098, 1024), 20.0 / 11.0, 1e-12);
+  EXPECT_DOUBLE_EQ(decodeAmplification(0, 128, 256), 1.0);
+}
