@@ -136,12 +136,15 @@ void GradientReducer::reduce() {
     nextBucket_ = 0;
     lossScaled_ = false;
   }
-  // A gradient replaced behind our back (e.g. by an optimiser's zero_grad that
-  // dropped it) is copied into its window before the sum.
+  // A gradient replaced behind our back is copied into its window before the
+  // sum; one dropped (set to undefined) gets its window back, so that every
+  // rank's optimiser sees the same, averaged gradient.
   for (std::size_t k = 0; k < params_.size(); ++k) {
     const auto& g = params_[k].grad();
     void* window = static_cast<char*>(flat_.data_ptr()) + paramOffset_[k] * flat_.element_size();
-    if (g.defined() && g.data_ptr() != window) {
+    if (!g.defined()) {
+      attachGrad(k);
+    } else if (g.data_ptr() != window) {
       if (bucketOf_[k] < nextBucket_)
         throw std::logic_error("gradient reducer: parameter " + std::to_string(k) +
                                "'s gradient was replaced after its bucket was sent");

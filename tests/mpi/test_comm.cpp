@@ -318,6 +318,16 @@ TEST(GradientReducer, UnusedParameterAndReplacedGradient) {
   EXPECT_TRUE(torch::equal(used->bias.grad(), torch::full({3}, static_cast<float>(sizeOf() - 1) / 2.0f)));
   EXPECT_TRUE(torch::equal(used->weight.grad(), torch::full({3, 5}, meanW)));
   EXPECT_TRUE(torch::equal(unused->bias.grad(), torch::zeros({4})));
+
+  // A gradient dropped to undefined gets its window back: the optimiser of
+  // every rank then sees the same averaged gradient.
+  reducer.zeroGrad();
+  used->forward(x).sum().backward();
+  unused->weight.mutable_grad() = torch::Tensor();
+  reducer.reduce();
+  ASSERT_TRUE(unused->weight.grad().defined());
+  EXPECT_TRUE(torch::equal(unused->weight.grad(), torch::zeros({4, 4})));
+  EXPECT_TRUE(torch::equal(used->weight.grad(), torch::full({3, 5}, meanW)));
 }
 
 TEST(Models, UnknownModelIsAUsageError) {
