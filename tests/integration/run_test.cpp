@@ -13,40 +13,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kConfig = R"(run:
-  name: tiny
-  seed: 7
-synth:
-  enabled: true
-  tiles: [33UVP]
-  size: 128
-  year: 2022
-  layout: geotiff
-  bands_20m: false
-  regions: 2
-  zones_per_region: 3
-inputs:
-  bands: [B02, B03, B04, B08]
-composite:
-  block_size: 64
-  chunk: 32
-  scheduler: dynamic
-labels:
-  code_field: SNAR_BEZEICHNUNG
-  id_field: FS_KENNUNG
-  legend: configs/legends/austria.yaml
-split:
-  mode: random_patches
-  patches: 4
-  buffer_m: 20
-sample:
-  train_size: 3000
-  min_per_class: 50
-train:
-  hidden: [32]
-  epochs: 2
-  batch_size: 128
-)";
+const std::string kConfig = std::string(CROPMAP_SOURCE_DIR) + "/tests/data/tiny_region.yaml";
 
 // The status column of one stage in the run summary.
 std::string statusOf(const std::string& output, const std::string& stage) {
@@ -58,14 +25,13 @@ std::string statusOf(const std::string& output, const std::string& stage) {
 
 RunResult runIn(const std::string& dir, const std::string& args, const std::string& env = "") {
   return runCommand("cd " + std::string(CROPMAP_SOURCE_DIR) + " && " + env + " " + CROPMAP_MPIEXEC + " -n 2 " +
-                    CROPMAP_EXE + " run --config " + dir + "/tiny.yaml --set run.output=" + dir + "/out " + args);
+                    CROPMAP_EXE + " run --config " + kConfig + " --set run.output=" + dir + "/out " + args);
 }
 
 }  // namespace
 
 TEST(Run, WholePipelineThenSkipsThenRerunsFromAChangedStage) {
   const std::string dir = scratchDir("run_test_pipeline");
-  writeFile(dir + "/tiny.yaml", kConfig);
 
   auto first = runIn(dir, "");
   ASSERT_EQ(first.exitCode, 0) << first.output;
@@ -103,7 +69,6 @@ TEST(Run, WholePipelineThenSkipsThenRerunsFromAChangedStage) {
 
 TEST(Run, ResumesAtTheInterruptedStageAndUnit) {
   const std::string dir = scratchDir("run_test_resume");
-  writeFile(dir + "/tiny.yaml", kConfig);
   // Rank 1 kills itself after writing its first composite unit.
   auto killed = runIn(dir, "--until composite", "CROPMAP_FAULT_KILL=1:1");
   ASSERT_NE(killed.exitCode, 0) << killed.output;
@@ -123,7 +88,7 @@ TEST(Run, ResumesAtTheInterruptedStageAndUnit) {
   // The resumed cube equals an uninterrupted one.
   const std::string ref = dir + "/ref";
   auto whole = runCommand("cd " + std::string(CROPMAP_SOURCE_DIR) + " && " + CROPMAP_MPIEXEC + " -n 2 " + CROPMAP_EXE +
-                          " run --config " + dir + "/tiny.yaml --set run.output=" + ref + " --until composite");
+                          " run --config " + kConfig + " --set run.output=" + ref + " --until composite");
   ASSERT_EQ(whole.exitCode, 0) << whole.output;
   for (const char* ds : {"/tiles/33UVP/reflectance", "/tiles/33UVP/valid"}) {
     auto diff = runCommand(std::string("h5diff ") + dir + "/out/cube.h5 " + ref + "/cube.h5 " + ds + " " + ds);

@@ -27,46 +27,10 @@ if ! bash "$src/slurm/local-cluster.sh" start "$cluster"; then
 fi
 export SLURM_CONF="$cluster/slurm.conf"
 
-cat > "$work/tiny.yaml" <<YAML
-run:
-  name: slurm-tiny
-  output: $work/out
-  seed: 7
-synth:
-  enabled: true
-  tiles: [33UVP]
-  size: 128
-  layout: geotiff
-  bands_20m: false
-  regions: 2
-  zones_per_region: 3
-inputs:
-  bands: [B02, B03, B04, B08]
-composite:
-  block_size: 64
-  chunk: 32
-  scheduler: dynamic
-labels:
-  code_field: SNAR_BEZEICHNUNG
-  id_field: FS_KENNUNG
-  legend: $src/configs/legends/austria.yaml
-split:
-  mode: random_patches
-  patches: 4
-  buffer_m: 20
-sample:
-  train_size: 3000
-  min_per_class: 50
-train:
-  hidden: [32]
-  epochs: 2
-  batch_size: 128
-YAML
-
-cd "$work"
-export CROPMAP_BIN="$bin" CROPMAP_CONFIG="$work/tiny.yaml"
-sbatch --wait --ntasks=2 --cpus-per-task=1 --time=00:20:00 --output="$work/job-%j.out" \
-  "$src/slurm/cropmap.sbatch" > "$work/submit.txt" 2>&1
+# The run and slurm tests' tiny region; its paths are relative to the repository root.
+export CROPMAP_BIN="$bin" CROPMAP_CONFIG="$src/tests/data/tiny_region.yaml"
+sbatch --wait --chdir="$src" --ntasks=2 --cpus-per-task=1 --time=00:20:00 --output="$work/job-%j.out" \
+  "$src/slurm/cropmap.sbatch" --set run.output="$work/out" > "$work/submit.txt" 2>&1
 rc=$?
 job=$(grep -oE '[0-9]+' "$work/submit.txt" | head -1)
 log="$work/job-$job.out"
@@ -74,13 +38,13 @@ cat "$work/submit.txt"
 [ -f "$log" ] && cat "$log"
 [ "$rc" -eq 0 ] || fail "the pipeline job exited $rc"
 grep -q "cropmap job $job: run on 2 ranks" "$log" || fail "the job did not start 2 ranks"
-grep -q "cropmap run 'slurm-tiny' on 2 rank(s)" "$log" || fail "no run summary for 2 ranks in the job log"
+grep -q "cropmap run 'tiny' on 2 rank(s)" "$log" || fail "no run summary for 2 ranks in the job log"
 for f in out/cube.h5 out/samples.h5 out/train/model.pt out/train/report.json out/maps/33UVP.tif; do
   [ -s "$work/$f" ] || fail "$f missing after the job"
 done
 
 # A configuration that does not exist: exit 2 from the script, before srun.
-CROPMAP_CONFIG="$work/missing.yaml" sbatch --wait --ntasks=2 --output="$work/bad-%j.out" \
+CROPMAP_CONFIG="$work/missing.yaml" sbatch --wait --chdir="$src" --ntasks=2 --output="$work/bad-%j.out" \
   "$src/slurm/cropmap.sbatch" > "$work/submit-bad.txt" 2>&1
 rc=$?
 bad=$(grep -oE '[0-9]+' "$work/submit-bad.txt" | head -1)
