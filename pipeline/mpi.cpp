@@ -48,6 +48,41 @@ int worldSize() {
   return s;
 }
 
+namespace {
+
+// Counts and displacements of an MPI_Allgatherv where this rank sends n elements; returns the total.
+int allgatherLayout(int n, MPI_Comm comm, std::vector<int>& counts, std::vector<int>& displs) {
+  int size = 1;
+  CROPMAP_MPI(MPI_Comm_size(comm, &size));
+  counts.assign(static_cast<size_t>(size), 0);
+  displs.assign(static_cast<size_t>(size), 0);
+  CROPMAP_MPI(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm));
+  int total = 0;
+  for (int r = 0; r < size; ++r) {
+    displs[static_cast<size_t>(r)] = total;
+    total += counts[static_cast<size_t>(r)];
+  }
+  return total;
+}
+
+}  // namespace
+
+std::string allgatherv(const std::string& mine, MPI_Comm comm) {
+  std::vector<int> counts, displs;
+  const int n = static_cast<int>(mine.size());
+  std::string all(static_cast<size_t>(allgatherLayout(n, comm, counts, displs)), '\0');
+  CROPMAP_MPI(MPI_Allgatherv(mine.data(), n, MPI_CHAR, all.data(), counts.data(), displs.data(), MPI_CHAR, comm));
+  return all;
+}
+
+std::vector<std::int64_t> allgatherv(const std::vector<std::int64_t>& mine, MPI_Comm comm) {
+  std::vector<int> counts, displs;
+  const int n = static_cast<int>(mine.size());
+  std::vector<std::int64_t> all(static_cast<size_t>(allgatherLayout(n, comm, counts, displs)));
+  CROPMAP_MPI(MPI_Allgatherv(mine.data(), n, MPI_INT64_T, all.data(), counts.data(), displs.data(), MPI_INT64_T, comm));
+  return all;
+}
+
 void checkMpi(int rc, const char* call, const char* file, int line) {
   if (rc == MPI_SUCCESS) return;
   char text[MPI_MAX_ERROR_STRING] = {0};

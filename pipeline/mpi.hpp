@@ -9,8 +9,10 @@
 
 #include <mpi.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace cropmap {
 
@@ -39,6 +41,10 @@ int worldSize();
 // Throws std::runtime_error "MPI error in CALL at FILE:LINE: text" unless rc == MPI_SUCCESS.
 void checkMpi(int rc, const char* call, const char* file, int line);
 #define CROPMAP_MPI(call) ::cropmap::checkMpi((call), #call, __FILE__, __LINE__)
+
+// Every rank's values concatenated in rank order (MPI_Allgatherv), on every rank.
+std::string allgatherv(const std::string& mine, MPI_Comm comm);
+std::vector<std::int64_t> allgatherv(const std::vector<std::int64_t>& mine, MPI_Comm comm);
 
 // Print "[rank R] error: MESSAGE" to stderr and end the job with `code`:
 // MPI_Abort when MPI is running with more than one rank, exit otherwise.

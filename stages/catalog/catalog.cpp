@@ -413,22 +413,6 @@ std::string bcastString(std::string s, MPI_Comm comm) {
   return s;
 }
 
-std::string allgatherStrings(const std::string& mine, MPI_Comm comm) {
-  int size = 1;
-  CROPMAP_MPI(MPI_Comm_size(comm, &size));
-  int n = static_cast<int>(mine.size());
-  std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
-  CROPMAP_MPI(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm));
-  int total = 0;
-  for (int i = 0; i < size; ++i) {
-    displs[static_cast<size_t>(i)] = total;
-    total += counts[static_cast<size_t>(i)];
-  }
-  std::string all(static_cast<size_t>(total), '\0');
-  CROPMAP_MPI(MPI_Allgatherv(mine.data(), n, MPI_CHAR, all.data(), counts.data(), displs.data(), MPI_CHAR, comm));
-  return all;
-}
-
 // ---------------------------------------------------------------------------
 // Validation (every rank, a share of the scenes)
 
@@ -668,7 +652,7 @@ Catalog buildCatalog(const Config& config, MPI_Comm comm) {
   }
   std::vector<Checked> checked(scenes.size());
   {
-    std::istringstream is(allgatherStrings(mine.str(), comm));
+    std::istringstream is(allgatherv(mine.str(), comm));
     std::string line;
     while (std::getline(is, line))
       if (!line.empty()) {
