@@ -120,6 +120,34 @@ int runSample(CommandContext& ctx) {
     return l;
   };
   auto usable = [&](const Layers& l, size_t i) { return l.split[i] != 0 && l.label[i] >= 0 && l.label[i] < K; };
+  // Calls visit(p, row, col, value) for each pixel of the unit that want(p, row,
+  // col) selects, where p indexes the unit's layers, (row, col) is the tile pixel
+  // and value(t, b) its stored reflectance. Chunk by chunk, reading only chunks
+  // that hold a selected pixel: memory bounded by the chunk, not the block.
+  std::vector<std::uint16_t> refl;
+  auto forEachSelected = [&](const LedgerUnit& unit, auto&& want, auto&& visit) {
+    const Window& w = unit.window;
+    const auto& tname = tiles[static_cast<size_t>(unit.tile)].name;
+    std::vector<std::pair<int, int>> pick;  // (local row, local col) in the chunk
+    for (int cr = 0; cr < w.rows; cr += chunk)
+      for (int cc = 0; cc < w.cols; cc += chunk) {
+        const int rows_ = std::min(chunk, w.rows - cr), cols_ = std::min(chunk, w.cols - cc);
+        pick.clear();
+        for (int y = 0; y < rows_; ++y)
+          for (int x = 0; x < cols_; ++x)
+            if (want(static_cast<size_t>(cr + y) * w.cols + (cc + x), w.row0 + cr + y, w.col0 + cc + x))
+              pick.push_back({y, x});
+        if (pick.empty()) continue;
+        refl.resize(static_cast<size_t>(P) * B * rows_ * cols_);
+        cube.readReflectance(tname, Window{w.row0 + cr, w.col0 + cc, rows_, cols_}, refl.data());
+        for (const auto& [y, x] : pick) {
+          auto value = [&, y = y, x = x](int t, int b) {
+            return refl[((static_cast<size_t>(t) * B + b) * rows_ + y) * cols_ + x];
+          };
+          visit(static_cast<size_t>(cr + y) * w.cols + (cc + x), w.row0 + cr + y, w.col0 + cc + x, value);
+        }
+      }
+  };
 
   // ---- 1. what is available per (split, class) -----------------------------
   std::vector<std::int64_t> avail(static_cast<size_t>(kSplits * K), 0);
@@ -256,59 +284,43 @@ int runSample(CommandContext& ctx) {
     // independent of the order in which ranks add them.
     std::vector<std::int64_t> isum(static_cast<size_t>(B), 0), icnt(static_cast<size_t>(B), 0);
     std::vector<double> isq(static_cast<size_t>(B), 0.0);  // < 2^53 for any realistic sample: exact
-    std::vector<std::uint16_t> refl;
     for (size_t u = ub; u < ue; ++u) {
       const Layers l = readLayers(units[u], true);
-      const Window& w = units[u].window;
-      const auto& tname = tiles[static_cast<size_t>(units[u].tile)].name;
-      // Chunk by chunk, and only chunks holding a selected pixel: bounded memory.
-      for (int cr = 0; cr < w.rows; cr += chunk)
-        for (int cc = 0; cc < w.cols; cc += chunk) {
-          const int rows_ = std::min(chunk, w.rows - cr), cols_ = std::min(chunk, w.cols - cc);
-          std::vector<std::pair<int, int>> pick;  // (local row, local col) in the chunk
-          for (int y = 0; y < rows_; ++y)
-            for (int x = 0; x < cols_; ++x) {
-              const size_t p = static_cast<size_t>(cr + y) * w.cols + (cc + x);
-              if (!usable(l, p)) continue;
-              const int row = w.row0 + cr + y, col = w.col0 + cc + x;
-              const auto h = kernels::mixHash(seed, static_cast<std::uint64_t>(units[u].tile),
-                                              static_cast<std::uint64_t>(row), static_cast<std::uint64_t>(col));
-              if (selected(static_cast<size_t>(l.split[p] * K + l.label[p]), h, pixelKey(units[u].tile, row, col)))
-                pick.push_back({y, x});
+      const int tile = units[u].tile;
+      auto want = [&](size_t p, int row, int col) {
+        if (!usable(l, p)) return false;
+        const auto h = kernels::mixHash(seed, static_cast<std::uint64_t>(tile), static_cast<std::uint64_t>(row),
+                                        static_cast<std::uint64_t>(col));
+        return selected(static_cast<size_t>(l.split[p] * K + l.label[p]), h, pixelKey(tile, row, col));
+      };
+      forEachSelected(units[u], want, [&](size_t p, int row, int col, auto&& value) {
+        auto& r = rows[static_cast<size_t>(l.split[p] - 1)].second;
+        const bool train = l.split[p] == kernels::kSplitTrain;
+        for (int t = 0; t < P; ++t)
+          for (int b = 0; b < B; ++b) {
+            const std::uint16_t v = value(t, b);
+            if (v == fill) {
+              r.x.push_back(std::numeric_limits<float>::quiet_NaN());
+              ++missing;
+              continue;
             }
-          if (pick.empty()) continue;
-          refl.resize(static_cast<size_t>(P) * B * rows_ * cols_);
-          cube.readReflectance(tname, Window{w.row0 + cr, w.col0 + cc, rows_, cols_}, refl.data());
-          for (const auto& [y, x] : pick) {
-            const size_t p = static_cast<size_t>(cr + y) * w.cols + (cc + x);
-            auto& r = rows[static_cast<size_t>(l.split[p] - 1)].second;
-            const bool train = l.split[p] == kernels::kSplitTrain;
-            for (int t = 0; t < P; ++t)
-              for (int b = 0; b < B; ++b) {
-                const std::uint16_t v = refl[((static_cast<size_t>(t) * B + b) * rows_ + y) * cols_ + x];
-                if (v == fill) {
-                  r.x.push_back(std::numeric_limits<float>::quiet_NaN());
-                  ++missing;
-                  continue;
-                }
-                r.x.push_back(static_cast<float>(v * scale + offsets[static_cast<size_t>(b)]));
-                if (train) {
-                  isum[static_cast<size_t>(b)] += v;
-                  isq[static_cast<size_t>(b)] += static_cast<double>(v) * v;
-                  icnt[static_cast<size_t>(b)] += 1;
-                }
-              }
-            r.y.push_back(l.label[p]);
-            r.parcel.push_back(l.parcel[p]);
-            r.tile.push_back(units[u].tile);
-            r.row.push_back(w.row0 + cr + y);
-            r.col.push_back(w.col0 + cc + x);
-            r.zone.push_back(l.zone[p]);
-            r.fold.push_back(l.zone[p] >= 0 && static_cast<size_t>(l.zone[p]) < zoneFold.size()
-                                 ? static_cast<std::int32_t>(zoneFold[static_cast<size_t>(l.zone[p])])
-                                 : -1);
+            r.x.push_back(static_cast<float>(v * scale + offsets[static_cast<size_t>(b)]));
+            if (train) {
+              isum[static_cast<size_t>(b)] += v;
+              isq[static_cast<size_t>(b)] += static_cast<double>(v) * v;
+              icnt[static_cast<size_t>(b)] += 1;
+            }
           }
-        }
+        r.y.push_back(l.label[p]);
+        r.parcel.push_back(l.parcel[p]);
+        r.tile.push_back(tile);
+        r.row.push_back(row);
+        r.col.push_back(col);
+        r.zone.push_back(l.zone[p]);
+        r.fold.push_back(l.zone[p] >= 0 && static_cast<size_t>(l.zone[p]) < zoneFold.size()
+                             ? static_cast<std::int32_t>(zoneFold[static_cast<size_t>(l.zone[p])])
+                             : -1);
+      });
       progress.add();
     }
     // Row order: units ascending, then chunk by chunk; re-sort each unit's rows
@@ -349,34 +361,16 @@ int runSample(CommandContext& ctx) {
     const size_t valuesPer = static_cast<size_t>(P) * B;
     std::vector<std::vector<PixelData>> headers(static_cast<size_t>(size));
     std::vector<std::vector<std::uint16_t>> values(static_cast<size_t>(size));
-    std::vector<std::uint16_t> refl;
     for (size_t u = ub; u < ue; ++u) {
       const Layers l = readLayers(units[u], true);
-      const Window& w = units[u].window;
-      const auto& tname = tiles[static_cast<size_t>(units[u].tile)].name;
-      for (int cr = 0; cr < w.rows; cr += chunk)
-        for (int cc = 0; cc < w.cols; cc += chunk) {
-          const int rows_ = std::min(chunk, w.rows - cr), cols_ = std::min(chunk, w.cols - cc);
-          std::vector<std::pair<int, int>> pick;
-          for (int y = 0; y < rows_; ++y)
-            for (int x = 0; x < cols_; ++x) {
-              const size_t p = static_cast<size_t>(cr + y) * w.cols + (cc + x);
-              if (usable(l, p) && position[l.split[p]].count(l.parcel[p])) pick.push_back({y, x});
-            }
-          if (pick.empty()) continue;
-          refl.resize(static_cast<size_t>(P) * B * rows_ * cols_);
-          cube.readReflectance(tname, Window{w.row0 + cr, w.col0 + cc, rows_, cols_}, refl.data());
-          for (const auto& [y, x] : pick) {
-            const size_t p = static_cast<size_t>(cr + y) * w.cols + (cc + x);
-            const int s = l.split[p];
-            const int dest = ownerOfRow(s, position[static_cast<size_t>(s)].at(l.parcel[p]));
-            headers[static_cast<size_t>(dest)].push_back(
-                {l.parcel[p], pixelKey(units[u].tile, w.row0 + cr + y, w.col0 + cc + x), l.zone[p], s});
-            for (int t = 0; t < P; ++t)
-              for (int b = 0; b < B; ++b)
-                values[static_cast<size_t>(dest)].push_back(refl[((static_cast<size_t>(t) * B + b) * rows_ + y) * cols_ + x]);
-          }
-        }
+      auto want = [&](size_t p, int, int) { return usable(l, p) && position[l.split[p]].count(l.parcel[p]) > 0; };
+      forEachSelected(units[u], want, [&](size_t p, int row, int col, auto&& value) {
+        const int s = l.split[p];
+        const int dest = ownerOfRow(s, position[static_cast<size_t>(s)].at(l.parcel[p]));
+        headers[static_cast<size_t>(dest)].push_back({l.parcel[p], pixelKey(units[u].tile, row, col), l.zone[p], s});
+        for (int t = 0; t < P; ++t)
+          for (int b = 0; b < B; ++b) values[static_cast<size_t>(dest)].push_back(value(t, b));
+      });
       progress.add();
     }
     const auto hin = exchangeRecords(headers, ctx.comm());

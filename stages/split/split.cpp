@@ -37,23 +37,6 @@ struct Decision {
   std::int64_t zone;  // winning zone index, -1 none
 };
 
-// MPI_Allgatherv of int64 values, in rank order.
-std::vector<std::int64_t> allgather(const std::vector<std::int64_t>& mine, MPI_Comm comm) {
-  int size = 1;
-  CROPMAP_MPI(MPI_Comm_size(comm, &size));
-  int n = static_cast<int>(mine.size());
-  std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
-  CROPMAP_MPI(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, comm));
-  int total = 0;
-  for (int r = 0; r < size; ++r) {
-    displs[r] = total;
-    total += counts[r];
-  }
-  std::vector<std::int64_t> all(static_cast<size_t>(total));
-  CROPMAP_MPI(MPI_Allgatherv(mine.data(), n, MPI_INT64_T, all.data(), counts.data(), displs.data(), MPI_INT64_T, comm));
-  return all;
-}
-
 }  // namespace
 
 int runSplit(CommandContext& ctx) {
@@ -101,11 +84,32 @@ int runSplit(CommandContext& ctx) {
     return out;
   };
 
+  // A unit's block grown by the buffer halo, as both passes read it: labels and
+  // parcels, and the zone keys of its pixels into `keys` and `has`.
+  struct Grown {
+    int rows = 0, cols = 0;
+    std::vector<std::int16_t> label;
+    std::vector<std::int64_t> parcel;
+  };
+  std::vector<ZoneKey> keys;
+  std::vector<std::uint8_t> has;
+  auto readUnit = [&](size_t i) {
+    const auto& u = units[i];
+    const TileGrid& g = tiles[static_cast<size_t>(u.tile)];
+    const Window& w = u.window;
+    Grown b;
+    const int gr = w.row0 - halo, gc = w.col0 - halo;
+    b.rows = w.rows + 2 * halo;
+    b.cols = w.cols + 2 * halo;
+    b.label = readGrown(g, "label", gr, gc, b.rows, b.cols, std::int16_t(-1));
+    b.parcel = readGrown(g, "parcel", gr, gc, b.rows, b.cols, std::int64_t(0));
+    zones.keysOf(u.tile, gr, gc, b.rows, b.cols, keys, has);
+    return b;
+  };
+
   // ---- 1. votes: pixels per (parcel, zone key) -----------------------------
   std::map<std::pair<std::int64_t, ZoneKey>, std::pair<std::int64_t, int>> votes;  // -> pixels, class
   std::map<std::int64_t, int> asked;  // parcels seen only in halos
-  std::vector<ZoneKey> keys;
-  std::vector<std::uint8_t> has;
   std::vector<ZoneKey> seen;
   {
     Progress progress("split (zones)", perRank, "blocks", rank == 0);
@@ -114,12 +118,11 @@ int runSplit(CommandContext& ctx) {
       const size_t i = static_cast<size_t>(wu->index);
       myUnits.push_back(i);
       const auto& u = units[i];
-      const TileGrid& g = tiles[static_cast<size_t>(u.tile)];
       const Window& w = u.window;
-      const int gr = w.row0 - halo, gc = w.col0 - halo, rows = w.rows + 2 * halo, cols = w.cols + 2 * halo;
-      const auto label = readGrown(g, "label", gr, gc, rows, cols, std::int16_t(-1));
-      const auto parcel = readGrown(g, "parcel", gr, gc, rows, cols, std::int64_t(0));
-      zones.keysOf(u.tile, gr, gc, rows, cols, keys, has);
+      const Grown b = readUnit(i);
+      const auto& label = b.label;
+      const auto& parcel = b.parcel;
+      const int rows = b.rows, cols = b.cols;
       for (int y = 0; y < rows; ++y)
         for (int x = 0; x < cols; ++x) {
           const size_t o = static_cast<size_t>(y) * cols + x;
@@ -155,7 +158,7 @@ int runSplit(CommandContext& ctx) {
       flat.push_back(k.region);
       flat.push_back(k.zone);
     }
-    const auto all = allgather(flat, ctx.comm());
+    const auto all = allgatherv(flat, ctx.comm());
     for (size_t i = 0; i + 1 < all.size(); i += 2) table.push_back({all[i], all[i + 1]});
     std::sort(table.begin(), table.end());
     table.erase(std::unique(table.begin(), table.end()), table.end());
@@ -258,10 +261,10 @@ int runSplit(CommandContext& ctx) {
       const auto& u = units[i];
       const TileGrid& g = tiles[static_cast<size_t>(u.tile)];
       const Window& w = u.window;
-      const int gr = w.row0 - halo, gc = w.col0 - halo, rows = w.rows + 2 * halo, cols = w.cols + 2 * halo;
-      const auto label = readGrown(g, "label", gr, gc, rows, cols, std::int16_t(-1));
-      const auto parcel = readGrown(g, "parcel", gr, gc, rows, cols, std::int64_t(0));
-      zones.keysOf(u.tile, gr, gc, rows, cols, keys, has);
+      const Grown b = readUnit(i);
+      const auto& label = b.label;
+      const auto& parcel = b.parcel;
+      const int rows = b.rows, cols = b.cols;
       auto parcelSplit = [&](std::int64_t p) -> int {
         auto it = zoneOfParcel.find(p);
         return it == zoneOfParcel.end() || it->second < 0 ? 0 : zs.split[static_cast<size_t>(it->second)];
