@@ -19,28 +19,11 @@
 #include "stages/labels/labels.hpp"
 #include "support/labels_fixture.hpp"
 #include "support/test_support.hpp"
+#include "tests/mpi/mpi_test_support.hpp"
 
 using namespace cropmap;
 
 namespace {
-
-int worldSize() {
-  int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
-
-std::string fixtureDir(const std::string& name) {
-  const std::string dir = std::string(CROPMAP_TEST_TMP) + "/" + name + "_np" + std::to_string(worldSize());
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (rank == 0) {
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-  }
-  MPI_Barrier(MPI_COMM_WORLD);
-  return dir;
-}
 
 CommandContext contextFor(const std::string& config, MpiRuntime& rt) {
   CommandContext ctx;
@@ -123,7 +106,7 @@ TEST(Labels, MatchIndependentRasterizationAndErosion) {
   int argc = 0;
   char** argv = nullptr;
   MpiRuntime rt(&argc, &argv);
-  const auto fx = test::makeLabelsFixture(fixtureDir("labels"), MPI_COMM_WORLD);
+  const auto fx = test::makeLabelsFixture(test::sharedDir("labels"), MPI_COMM_WORLD);
   auto ctx = contextFor(fx.config, rt);
   ASSERT_EQ(runLabels(ctx), 0);
 
@@ -181,7 +164,7 @@ TEST(Labels, MatchIndependentRasterizationAndErosion) {
 
 TEST(Labels, ReprojectionAgainstHandComputedGeodesy) {
   Legend legend = Legend::load(std::string(CROPMAP_SOURCE_DIR) + "/configs/legends/austria.yaml");
-  const auto fx = test::makeLabelsFixture(fixtureDir("reproj"), MPI_COMM_WORLD);
+  const auto fx = test::makeLabelsFixture(test::sharedDir("reproj"), MPI_COMM_WORLD);
   LabelsSection opts;
   opts.parcels = fx.parcels;
   opts.code_field = "SNAR_BEZEICHNUNG";

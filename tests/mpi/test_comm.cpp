@@ -15,17 +15,6 @@ using namespace cropmap;
 
 namespace {
 
-int rankOf() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-int sizeOf() {
-  int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
-
 // Values chosen so that sums and the division by 2 or 4 ranks are exact in
 // binary floating point: the expected average can be compared with ==.
 float valueAt(int rank, std::int64_t tensor, std::int64_t i) {
@@ -43,7 +32,7 @@ std::vector<torch::Tensor> rankTensors(int rank, const std::vector<std::int64_t>
 }
 
 void expectAverage(const std::vector<torch::Tensor>& ts, const std::vector<std::int64_t>& sizes) {
-  const int size = sizeOf();
+  const int size = worldSize();
   for (size_t t = 0; t < sizes.size(); ++t) {
     auto a = ts[t].accessor<float, 1>();
     for (std::int64_t i = 0; i < sizes[t]; ++i) {
@@ -79,8 +68,8 @@ TEST_P(MpiAllreduce, EqualsHandComputedAverageWithOddBuckets) {
   for (double bucketMb : {64.0 / (1024 * 1024), 100.0 / (1024 * 1024), 25.0}) {
     auto backend = makeAllreduceBackend("mpi", AllreduceOptions{MPI_COMM_WORLD, bucketMb, GetParam()});
     EXPECT_EQ(backend->name(), "mpi");
-    EXPECT_EQ(backend->size(), sizeOf());
-    auto ts = rankTensors(rankOf(), sizes);
+    EXPECT_EQ(backend->size(), worldSize());
+    auto ts = rankTensors(worldRank(), sizes);
     backend->allreduceMean(ts);
     expectAverage(ts, sizes);
     std::int64_t total = 0;
@@ -91,11 +80,11 @@ TEST_P(MpiAllreduce, EqualsHandComputedAverageWithOddBuckets) {
 
 TEST_P(MpiAllreduce, MixedDtypesAndEmptyTensors) {
   auto backend = makeAllreduceBackend("mpi", AllreduceOptions{MPI_COMM_WORLD, 64.0 / (1024 * 1024), GetParam()});
-  auto f = torch::full({5}, static_cast<float>(rankOf()), torch::kFloat);
-  auto d = torch::full({9}, static_cast<double>(rankOf()) * 2, torch::kDouble);
+  auto f = torch::full({5}, static_cast<float>(worldRank()), torch::kFloat);
+  auto d = torch::full({9}, static_cast<double>(worldRank()) * 2, torch::kDouble);
   auto e = torch::empty({0}, torch::kFloat);
   backend->allreduceMean({f, e, d});
-  const double mean = (sizeOf() - 1) / 2.0;
+  const double mean = (worldSize() - 1) / 2.0;
   EXPECT_EQ(f[4].item<float>(), static_cast<float>(mean));
   EXPECT_EQ(d[8].item<double>(), 2 * mean);
   EXPECT_THROW(backend->allreduceMean({torch::zeros({3}, torch::kInt)}), std::invalid_argument);
@@ -105,7 +94,7 @@ INSTANTIATE_TEST_SUITE_P(Overlap, MpiAllreduce, ::testing::Values(false, true));
 
 TEST(MpiBackend, BroadcastCopiesRankZero) {
   auto backend = makeAllreduceBackend("mpi", AllreduceOptions{});
-  auto ts = rankTensors(rankOf(), {5, 300});
+  auto ts = rankTensors(worldRank(), {5, 300});
   backend->broadcast(ts, 0);
   auto expected = rankTensors(0, {5, 300});
   EXPECT_TRUE(torch::equal(ts[0], expected[0]));
@@ -120,7 +109,7 @@ TEST(BackendTable, NamesAndRefusals) {
   // serial is one process; these tests run at 2 and 4 ranks.
   try {
     makeAllreduceBackend("serial", AllreduceOptions{});
-    FAIL() << "serial accepted " << sizeOf() << " ranks";
+    FAIL() << "serial accepted " << worldSize() << " ranks";
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("train.backend: mpi"), std::string::npos) << e.what();
   }
@@ -174,7 +163,7 @@ TEST_P(Replicas, StayBitIdenticalAfterSteps) {
   const auto [name, overlap] = GetParam();
   const ModelSpec spec = smallSpec(name, 0.2);
   // Different initial weights on every rank: the broadcast must fix that.
-  torch::manual_seed(100 + static_cast<std::uint64_t>(rankOf()));
+  torch::manual_seed(100 + static_cast<std::uint64_t>(worldRank()));
   auto model = makeModel(spec);
   // Buckets of 1 KB: several per model, so overlap really starts them during backward.
   auto backend = makeAllreduceBackend("mpi", AllreduceOptions{MPI_COMM_WORLD, 1.0 / 1024, overlap});
@@ -182,7 +171,7 @@ TEST_P(Replicas, StayBitIdenticalAfterSteps) {
   for (auto& p : model->parameters()) state.push_back(p.data());
   const auto buffers = floatBuffersOf(*model);
   state.insert(state.end(), buffers.begin(), buffers.end());
-  if (sizeOf() > 1) {
+  if (worldSize() > 1) {
     EXPECT_FALSE(sameAsRankZero(state));
   }
   {
@@ -205,7 +194,7 @@ TEST_P(Replicas, StayBitIdenticalAfterSteps) {
     auto l = computeLoss(model->forward(x), y, loss);
     // Overlapped runs pre-scale the loss, blocking ones let reduce() divide: both average.
     (overlap ? reducer.scaleLoss(l) : l).backward();
-    if (step == 0 && sizeOf() > 1 && !overlap) {
+    if (step == 0 && worldSize() > 1 && !overlap) {
       std::vector<torch::Tensor> local;
       for (auto& p : model->parameters()) local.push_back(p.grad());
       EXPECT_FALSE(sameAsRankZero(local)) << "local gradients should differ";
@@ -240,7 +229,7 @@ TEST_P(ReducerAverages, EqualMeanOfLocalGradients) {
   torch::manual_seed(7);
   auto model = makeModel(spec);
   model->train();
-  torch::manual_seed(1000 + static_cast<std::uint64_t>(rankOf()));
+  torch::manual_seed(1000 + static_cast<std::uint64_t>(worldRank()));
   auto x = torch::randn({6, spec.periods, spec.bands});
   auto y = torch::randint(spec.classes, {6}, torch::kLong);
   LossSpec loss;
@@ -296,14 +285,14 @@ TEST(GradientReducer, UnusedParameterAndReplacedGradient) {
   auto backend = makeAllreduceBackend("mpi", AllreduceOptions{MPI_COMM_WORLD, 64.0 / (1024 * 1024), true});
   GradientReducer reducer(params, {}, *backend);
   EXPECT_EQ(reducer.buckets(), 4);
-  auto x = torch::full({2, 5}, static_cast<float>(rankOf() + 1));
+  auto x = torch::full({2, 5}, static_cast<float>(worldRank() + 1));
   reducer.zeroGrad();
   used->forward(x).sum().backward();
   reducer.reduce();
   EXPECT_EQ(reducer.bucketsStartedEarly(), 0) << "bucket 0 never completes, so none may start before reduce()";
   EXPECT_TRUE(torch::equal(unused->weight.grad(), torch::zeros({4, 4})));
   // d(sum)/dW = column sums of x: 2 * (rank + 1) on each rank; averaged: size + 1.
-  const float meanW = static_cast<float>(sizeOf() + 1);
+  const float meanW = static_cast<float>(worldSize() + 1);
   EXPECT_TRUE(torch::equal(used->weight.grad(), torch::full({3, 5}, meanW)));
   EXPECT_TRUE(torch::equal(used->bias.grad(), torch::full({3}, 2.0f)));
 
@@ -313,9 +302,9 @@ TEST(GradientReducer, UnusedParameterAndReplacedGradient) {
   sgd.zero_grad();
   reducer.zeroGrad();
   used->forward(x).sum().backward();
-  used->bias.mutable_grad() = torch::full({3}, static_cast<float>(rankOf()));
+  used->bias.mutable_grad() = torch::full({3}, static_cast<float>(worldRank()));
   reducer.reduce();
-  EXPECT_TRUE(torch::equal(used->bias.grad(), torch::full({3}, static_cast<float>(sizeOf() - 1) / 2.0f)));
+  EXPECT_TRUE(torch::equal(used->bias.grad(), torch::full({3}, static_cast<float>(worldSize() - 1) / 2.0f)));
   EXPECT_TRUE(torch::equal(used->weight.grad(), torch::full({3, 5}, meanW)));
   EXPECT_TRUE(torch::equal(unused->bias.grad(), torch::zeros({4})));
 

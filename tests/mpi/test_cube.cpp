@@ -9,33 +9,14 @@
 #include <numeric>
 
 #include "pipeline/cube.hpp"
+#include "tests/mpi/mpi_test_support.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace cropmap;
 
 namespace {
 
-int rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-int size() {
-  int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
-
 // A directory every rank agrees on (rank 0 makes it).
-std::string sharedDir(const std::string& name) {
-  const std::string dir = std::string(CROPMAP_TEST_TMP) + "/" + name + "_np" + std::to_string(size());
-  if (rank() == 0) {
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-  }
-  MPI_Barrier(MPI_COMM_WORLD);
-  return dir;
-}
 
 CubeLayout smallLayout() {
   CubeLayout l;
@@ -70,7 +51,7 @@ std::vector<Window> blocksOf(const TileGrid& g, int block) {
 }  // namespace
 
 TEST(Cube, RoundTripAcrossRanks) {
-  const std::string path = sharedDir("cube_roundtrip") + "/cube.h5";
+  const std::string path = test::sharedDir("cube_roundtrip") + "/cube.h5";
   const auto layout = smallLayout();
   const auto tiles = smallTiles();
   {
@@ -79,7 +60,7 @@ TEST(Cube, RoundTripAcrossRanks) {
     int unit = 0;
     for (size_t t = 0; t < tiles.size(); ++t) {
       for (const Window& w : blocksOf(tiles[t], 16)) {
-        if (unit++ % size() != rank()) continue;
+        if (unit++ % worldSize() != worldRank()) continue;
         std::vector<std::uint16_t> refl(static_cast<size_t>(3 * 3 * w.pixels()));
         std::vector<std::uint8_t> valid(static_cast<size_t>(3 * w.pixels()));
         size_t i = 0;
@@ -120,7 +101,7 @@ TEST(Cube, RoundTripAcrossRanks) {
 }
 
 TEST(Cube, LayersAndLedger) {
-  const std::string path = sharedDir("cube_layers") + "/cube.h5";
+  const std::string path = test::sharedDir("cube_layers") + "/cube.h5";
   const auto tiles = smallTiles();
   std::vector<LedgerUnit> units;
   for (size_t t = 0; t < tiles.size(); ++t)
@@ -129,7 +110,7 @@ TEST(Cube, LayersAndLedger) {
     Cube cube = Cube::create(path, MPI_COMM_WORLD, smallLayout(), tiles);
     cube.createLedger("composite", units);
     for (size_t u = 0; u < units.size(); ++u)
-      if (static_cast<int>(u) % size() == rank() && u % 3 != 1) cube.markDone("composite", static_cast<std::int64_t>(u));
+      if (static_cast<int>(u) % worldSize() == worldRank() && u % 3 != 1) cube.markDone("composite", static_cast<std::int64_t>(u));
     cube.close();
   }
   MPI_Barrier(MPI_COMM_WORLD);
@@ -151,7 +132,7 @@ TEST(Cube, LayersAndLedger) {
     EXPECT_TRUE(cube.hasLayer("label"));
     // Rank 0 labels the first block of the first tile only.
     const std::string t0 = tiles[0].name;
-    if (rank() == 0) {
+    if (worldRank() == 0) {
       std::vector<std::int16_t> lab(16 * 16, 5);
       cube.writeLayer<std::int16_t>(t0, "label", Window{0, 0, 16, 16}, lab.data());
       std::vector<std::int64_t> par(16 * 16, 123456789012LL);
@@ -183,7 +164,7 @@ TEST(Cube, LayersAndLedger) {
     }
   cube.close();
   // The file opens with plain h5dump (rank 0 checks it once).
-  if (rank() == 0) {
+  if (worldRank() == 0) {
     auto r = test::runCommand("h5dump -A " + path);
     EXPECT_EQ(r.exitCode, 0) << r.output;
     EXPECT_NE(r.output.find("DATASET \"reflectance\""), std::string::npos);
@@ -193,7 +174,7 @@ TEST(Cube, LayersAndLedger) {
 }
 
 TEST(Cube, ErrorsNameFileAndObject) {
-  const std::string dir = sharedDir("cube_errors");
+  const std::string dir = test::sharedDir("cube_errors");
   try {
     Cube::open(dir + "/missing.h5", MPI_COMM_WORLD, false);
     ADD_FAILURE() << "opened a missing file";

@@ -16,6 +16,7 @@
 #include "stages/predict/inference.hpp"
 #include "stages/predict/parcel_votes.hpp"
 #include "stages/predict/predict.hpp"
+#include "tests/mpi/mpi_test_support.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace cropmap;
@@ -23,27 +24,6 @@ using namespace cropmap::mapping;
 namespace fs = std::filesystem;
 
 namespace {
-
-int rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-int size() {
-  int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
-
-std::string sharedDir(const std::string& name) {
-  const std::string dir = std::string(CROPMAP_TEST_TMP) + "/" + name + "_np" + std::to_string(size());
-  if (rank() == 0) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  MPI_Barrier(MPI_COMM_WORLD);
-  return dir;
-}
 
 constexpr int kP = 4, kB = 3;
 constexpr std::uint16_t kFill = 65535;
@@ -85,7 +65,7 @@ std::string makeCube(const std::string& dir) {
   for (size_t t = 0; t < ts.size(); ++t)
     for (int r0 = 0; r0 < ts[t].height; r0 += 16)
       for (int c0 = 0; c0 < ts[t].width; c0 += 16, ++unit) {
-        if (unit % size() != rank()) continue;
+        if (unit % worldSize() != worldRank()) continue;
         Window w{r0, c0, std::min(16, ts[t].height - r0), std::min(16, ts[t].width - c0)};
         const size_t n = static_cast<size_t>(w.pixels());
         std::vector<std::uint16_t> data(static_cast<size_t>(kP * kB) * n);
@@ -127,7 +107,7 @@ std::vector<std::uint8_t> readAll(const std::string& path, int band) {
 // Runs predict on the first n ranks of the world into dir/out_<model>_np<n>.
 PredictReport runOn(int n, const std::string& dir, const std::string& cube, const std::string& model) {
   MPI_Comm sub = MPI_COMM_NULL;
-  MPI_Comm_split(MPI_COMM_WORLD, rank() < n ? 0 : MPI_UNDEFINED, rank(), &sub);
+  MPI_Comm_split(MPI_COMM_WORLD, worldRank() < n ? 0 : MPI_UNDEFINED, worldRank(), &sub);
   PredictReport r;
   if (sub != MPI_COMM_NULL) {
     Config cfg = testConfig(dir);
@@ -145,18 +125,18 @@ PredictReport runOn(int n, const std::string& dir, const std::string& cube, cons
 }  // namespace
 
 TEST(Predict, MapsMatchGridNoDataAndRankCount) {
-  const std::string dir = sharedDir("predict_maps");
+  const std::string dir = test::sharedDir("predict_maps");
   const std::string cube = makeCube(dir);
   std::vector<int> counts;
-  for (int n = 1; n <= size(); n *= 2) counts.push_back(n);
+  for (int n = 1; n <= worldSize(); n *= 2) counts.push_back(n);
   for (int n : counts) {
     const PredictReport r = runOn(n, dir, cube, "lstm");
-    if (rank() == 0) {
+    if (worldRank() == 0) {
       EXPECT_EQ(r.pixels, 70 * 45 + 40 * 40);
       EXPECT_EQ(r.units, 6 + 4);  // 3 x 2 blocks of 32 (partial at the edges) + 2 x 2
     }
   }
-  if (rank() != 0) return;
+  if (worldRank() != 0) return;
   const auto ts = tiles();
   for (size_t t = 0; t < ts.size(); ++t) {
     const TileGrid& g = ts[t];
@@ -205,11 +185,11 @@ TEST(Predict, MapsMatchGridNoDataAndRankCount) {
 }
 
 TEST(Predict, EarlyStoppingBandAndResumeSkipsCompleteStage) {
-  const std::string dir = sharedDir("predict_earlyrnn");
+  const std::string dir = test::sharedDir("predict_earlyrnn");
   const std::string cube = makeCube(dir);
-  runOn(size(), dir, cube, "earlyrnn");
-  if (rank() == 0) {
-    const std::string map = dir + "/out_earlyrnn_np" + std::to_string(size()) + "/maps/33UVP.tif";
+  runOn(worldSize(), dir, cube, "earlyrnn");
+  if (worldRank() == 0) {
+    const std::string map = dir + "/out_earlyrnn_np" + std::to_string(worldSize()) + "/maps/33UVP.tif";
     auto ds = gdal::openRaster(map);
     ASSERT_EQ(ds->GetRasterCount(), 3);
     const auto stop = readAll(map, 3), cls = readAll(map, 1);
@@ -225,7 +205,7 @@ TEST(Predict, EarlyStoppingBandAndResumeSkipsCompleteStage) {
   Config cfg = testConfig(dir);
   PredictPaths paths;
   paths.cube = cube;
-  paths.output = dir + "/out_earlyrnn_np" + std::to_string(size());
+  paths.output = dir + "/out_earlyrnn_np" + std::to_string(worldSize());
   const auto before = fs::last_write_time(paths.output + "/maps/33UVP.tif");
   auto classifier = Classifier::untrained("earlyrnn", kP, kB, {"a", "b", "c", "d", "e"}, {32, 16}, 1);
   PredictOptions options;
@@ -247,11 +227,11 @@ TEST(Predict, ParcelVotesReducedOverRanksEqualSerialCount) {
   }
   ParcelVotes all(4), mine(4);
   all.add(parcel.data(), cls.data(), conf.data(), parcel.size());
-  for (int i = rank(); i < n; i += size())
+  for (int i = worldRank(); i < n; i += worldSize())
     mine.add(&parcel[static_cast<size_t>(i)], &cls[static_cast<size_t>(i)], &conf[static_cast<size_t>(i)], 1);
-  const int root = size() - 1;  // not rank 0, to catch a hard-wired root
+  const int root = worldSize() - 1;  // not rank 0, to catch a hard-wired root
   const auto reduced = reduceParcelVotes(mine, MPI_COMM_WORLD, root);
-  if (rank() != root) {
+  if (worldRank() != root) {
     EXPECT_TRUE(reduced.empty());
     return;
   }

@@ -15,23 +15,12 @@ using namespace cropmap;
 
 namespace {
 
-int rankOf() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-int sizeOf() {
-  int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
-
 // Rank 0 makes the directory and the file; the others wait for it.
 std::string sharedFile(const std::string& dir, const std::string& name, const test::SyntheticSamples& spec) {
-  const std::string d = std::string(CROPMAP_TEST_TMP) + "/" + dir + "_np" + std::to_string(sizeOf());
+  const std::string d = std::string(CROPMAP_TEST_TMP) + "/" + dir + "_np" + std::to_string(worldSize());
   const std::string path = d + "/" + name;
-  if (rankOf() == 0) {
-    test::scratchDir(dir + "_np" + std::to_string(sizeOf()));
+  if (worldRank() == 0) {
+    test::scratchDir(dir + "_np" + std::to_string(worldSize()));
     test::writeSyntheticSamples(path, spec);
   }
   MPI_Barrier(MPI_COMM_WORLD);
@@ -39,7 +28,7 @@ std::string sharedFile(const std::string& dir, const std::string& name, const te
 }
 
 std::vector<std::int64_t> allgather(const std::vector<std::int64_t>& mine) {
-  const int size = sizeOf();
+  const int size = worldSize();
   int n = static_cast<int>(mine.size());
   std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
   MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
@@ -56,7 +45,7 @@ std::vector<std::int64_t> allgather(const std::vector<std::int64_t>& mine) {
 }  // namespace
 
 TEST(EpochShards, DisjointEqualAndReshuffledEachEpoch) {
-  const int rank = rankOf(), size = sizeOf();
+  const int rank = worldRank(), size = worldSize();
   for (std::int64_t n : {std::int64_t{101}, std::int64_t{1000}, std::int64_t{7}}) {
     std::vector<std::int64_t> previous;
     for (int epoch = 0; epoch < 3; ++epoch) {
@@ -93,7 +82,7 @@ TEST(SampleReader, ShardRowsMatchTheWholeTable) {
   ASSERT_EQ(info.bands, spec.bands);
   ASSERT_EQ(reader.rows("train"), 203);
   auto whole = reader.readRange("train", 0, 203);
-  auto shard = epochShard(203, 9, 1, rankOf(), sizeOf());
+  auto shard = epochShard(203, 9, 1, worldRank(), worldSize());
   auto part = reader.read("train", shard);
   ASSERT_EQ(part.n, static_cast<std::int64_t>(shard.size()));
   const size_t cell = static_cast<size_t>(info.periods * info.bands);
@@ -118,8 +107,8 @@ TEST(SampleReader, ShardRowsMatchTheWholeTable) {
   }
   // A rank with nothing to read still joins the collective read.
   std::vector<std::int64_t> none;
-  auto empty = reader.read("val", rankOf() == 0 ? std::vector<std::int64_t>{0, 5} : none);
-  EXPECT_EQ(empty.n, rankOf() == 0 ? 2 : 0);
+  auto empty = reader.read("val", worldRank() == 0 ? std::vector<std::int64_t>{0, 5} : none);
+  EXPECT_EQ(empty.n, worldRank() == 0 ? 2 : 0);
 }
 
 TEST(SampleReader, Uint16WithScaleFactorMatchesFloat) {
@@ -150,10 +139,10 @@ TEST(SampleReader, ErrorsNameTheFileAndKey) {
     EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
   }
   // Band statistics for the wrong number of bands.
-  const std::string dir = std::string(CROPMAP_TEST_TMP) + "/samples_bad_np" + std::to_string(sizeOf());
+  const std::string dir = std::string(CROPMAP_TEST_TMP) + "/samples_bad_np" + std::to_string(worldSize());
   const std::string bad = dir + "/bad.h5";
-  if (rankOf() == 0) {
-    test::scratchDir("samples_bad_np" + std::to_string(sizeOf()));
+  if (worldRank() == 0) {
+    test::scratchDir("samples_bad_np" + std::to_string(worldSize()));
     SampleFileInfo info;
     info.periods = 3;
     info.bands = 2;
