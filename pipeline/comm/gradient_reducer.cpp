@@ -99,7 +99,6 @@ void GradientReducer::zeroGrad() {
   }
   for (auto& b : buckets_) b.missing = b.params;
   nextBucket_ = 0;
-  startedEarly_ = 0;
   inStep_ = true;
   lossScaled_ = false;
 }
@@ -126,7 +125,6 @@ void GradientReducer::startReadyBuckets() {
     const Bucket& b = buckets_[nextBucket_];
     backend_.startSum(flat_.narrow(0, b.offset, b.numel), true);
     ++nextBucket_;
-    ++startedEarly_;
   }
 }
 

@@ -83,8 +83,8 @@ class GradientReducer {
   std::vector<int> bucketOf_;
   std::vector<Bucket> buckets_;
   std::int64_t bufferOffset_ = 0, bufferNumel_ = 0;
-  int nextBucket_ = 0;  // first bucket not yet started in this step
-  int startedEarly_ = 0;
+  int nextBucket_ = 0;    // first bucket not yet started in this step
+  int startedEarly_ = 0;  // nextBucket_ when the last reduce() began
   bool inStep_ = false;
   bool lossScaled_ = false;  // this step's gradients come from scaleLoss()
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
