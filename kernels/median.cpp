@@ -73,8 +73,14 @@ std::uint16_t medianOf(std::uint16_t* values, int n) {
   return midpoint(lo, hi);
 }
 
-void periodMedian(const std::uint16_t* obs, const std::uint8_t* keep, int scenes, int bands, std::size_t pixels,
-                  std::uint16_t* out, std::uint8_t* count, std::uint16_t fill, MedianScratch& scratch) {
+void periodMedian(const PeriodObservations& in, const PeriodComposite& result, MedianScratch& scratch) {
+  const std::uint16_t* obs = in.values;
+  const std::uint8_t* keep = in.keep;
+  const int scenes = in.scenes, bands = in.bands;
+  const std::size_t pixels = in.pixels;
+  std::uint16_t* out = result.median;
+  std::uint8_t* count = result.count;
+  const std::uint16_t fill = result.fill;
   constexpr std::size_t L = MedianScratch::kLanes;
   assert(scenes >= 0 && scenes <= kMaxScenesPerPeriod);
   // Counts first: they decide where each pixel's median sits.

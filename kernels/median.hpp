@@ -40,10 +40,23 @@ std::uint16_t medianOf(std::uint16_t* values, int n);
 // Counts are stored as uint8: a period holds at most this many scenes.
 constexpr int kMaxScenesPerPeriod = 255;
 
-// out[b][p] = median over s with keep[s][p] of obs[s][b][p]; count[p] = number
-// of kept observations; pixels with none get `fill`.
-// obs: [scenes][bands][pixels], keep: [scenes][pixels] (0/1), out: [bands][pixels].
-void periodMedian(const std::uint16_t* obs, const std::uint8_t* keep, int scenes, int bands, std::size_t pixels,
-                  std::uint16_t* out, std::uint8_t* count, std::uint16_t fill, MedianScratch& scratch);
+// The observations of one period of one block.
+struct PeriodObservations {
+  const std::uint16_t* values = nullptr;  // [scenes][bands][pixels]
+  const std::uint8_t* keep = nullptr;     // [scenes][pixels]: 1 = clear (kept), 0 = masked
+  int scenes = 0, bands = 0;
+  std::size_t pixels = 0;
+};
+
+// Where the composite of the period goes.
+struct PeriodComposite {
+  std::uint16_t* median = nullptr;  // [bands][pixels]
+  std::uint8_t* count = nullptr;    // [pixels]: kept observations
+  std::uint16_t fill = 0;           // written where a pixel has none
+};
+
+// median[b][p] = median over s with keep[s][p] of values[s][b][p]; count[p] =
+// number of kept observations; pixels with none get `fill`.
+void periodMedian(const PeriodObservations& in, const PeriodComposite& out, MedianScratch& scratch);
 
 }  // namespace cropmap

@@ -6,8 +6,10 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <unordered_map>
 
@@ -257,6 +259,12 @@ static std::unordered_map<std::string, const Option*> indexOptions(const std::de
 }
 
 static std::string suggestion(const std::deque<Option>& opts, const std::string& path) {
+  // Keys that moved: configurations written for earlier versions get the new name.
+  static const std::map<std::string, std::string> moved = {
+      {"composite.scheduler", "compute.scheduler"},
+      {"predict.scheduler", "compute.scheduler"},
+  };
+  if (auto m = moved.find(path); m != moved.end()) return " (it moved: use '" + m->second + "')";
   std::string best;
   size_t bestD = 4;
   for (const auto& o : opts) {
@@ -284,10 +292,14 @@ void Config::loadYamlText(const std::string& text, const std::string& file) {
   auto idx = indexOptions(d.options());
   std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& map,
                                                                         const std::string& prefix) {
+    std::map<std::string, int> seen;  // key -> line: YAML parsers keep one of two equal keys silently
     for (auto it = map.begin(); it != map.end(); ++it) {
       const int line = static_cast<int>(it->first.Mark().line) + 1;
       if (!it->first.IsScalar()) throw ConfigError(file, line, prefix, "keys must be plain names");
       const std::string path = prefix.empty() ? it->first.Scalar() : prefix + "." + it->first.Scalar();
+      if (const auto [at, fresh] = seen.emplace(it->first.Scalar(), line); !fresh)
+        throw ConfigError(file, line, path,
+                          "given twice (first at line " + std::to_string(at->second) + "); keep one of them");
       auto found = idx.find(path);
       if (found == idx.end())
         throw ConfigError(file, line, path,
@@ -372,6 +384,24 @@ static bool isMgrsTile(const std::string& t) {
 
 void Config::validate() const {
   if (run.output.empty()) fail("run.output", "must not be empty");
+  // Everything cropmap writes or deletes stays below run.output, symlinks and
+  // '..' resolved: an output path that leaves it could make cropmap replace
+  // files that are not its own.
+  {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path base = fs::weakly_canonical(fs::absolute(run.output), ec);
+    for (const auto& [key, rel] : {std::pair<std::string, std::string>{"synth.output", synth.output},
+                                   {"sample.output", sample.output},
+                                   {"train.output", train.output}}) {
+      if (rel.empty() || rel == ".") fail(key, "must name a path below run.output");
+      const fs::path target = fs::weakly_canonical(base / rel, ec);
+      const fs::path inside = target.lexically_relative(base);
+      if (fs::path(rel).is_absolute() || inside.empty() || *inside.begin() == ".." || inside == ".")
+        fail(key, "'" + rel + "' resolves to " + target.string() + ", outside run.output (" + base.string() +
+                      "); cropmap writes and deletes only below run.output: give a relative path inside it");
+    }
+  }
   for (const auto& t : synth.tiles)
     if (!isMgrsTile(t)) fail("synth.tiles", "'" + t + "' is not a Sentinel-2 tile id like 33UVP");
   for (const auto& t : inputs.tiles)
@@ -419,10 +449,11 @@ void Config::validate() const {
     if (std::fabs(s - 1.0) > 1e-6) fail("split.ratios", "shares must add up to 1, they add up to " + shortestDouble(s));
   }
   if (train.model == "lstm" && train.hidden.empty()) fail("train.hidden", "lstm needs at least one layer size");
-  if (train.loss == "early_reward" && train.model != "earlyrnn")
+  const ModelKind& model = modelKind(train.model);
+  if (train.loss == "early_reward" && !model.earlyStopping)
     fail("train.loss", "early_reward trains the stopping head of earlyrnn; use ce or weighted_ce for " + train.model);
-  if (train.model == "earlyrnn" && (train.loss == "ce" || train.loss == "weighted_ce"))
-    fail("train.loss", "earlyrnn is trained with early_reward (or auto)");
+  if (model.earlyStopping && (train.loss == "ce" || train.loss == "weighted_ce"))
+    fail("train.loss", train.model + " is trained with early_reward (or auto)");
   if (train.finetune_epochs > 0 && train.loss != "weighted_ce")
     fail("train.finetune_epochs", "the fine-tuning phase follows a weighted_ce phase; set train.loss: weighted_ce");
   if (!labels.legend.empty()) {

@@ -199,7 +199,7 @@ h5::Dataset& Cube::layer(const std::string& tile, const std::string& name) {
 // ---------------------------------------------------------------------------
 // Ledger
 
-void Cube::createLedger(const std::string& stage, const std::vector<LedgerUnit>& units) {
+void Cube::createLedger(const std::string& stage, const std::vector<WorkUnit>& units) {
   h5::Group root = file_.root();
   h5::Group ledger = root.openOrCreateGroup("ledger");
   ledgers_.erase(stage);
@@ -223,7 +223,7 @@ void Cube::createLedger(const std::string& stage, const std::vector<LedgerUnit>&
   std::vector<std::int64_t> rows;
   rows.reserve(n * 5);
   for (const auto& u : units)
-    rows.insert(rows.end(), {u.tile, u.window.row0, u.window.col0, u.window.rows, u.window.cols});
+    rows.insert(rows.end(), {u.tile, u.row0, u.col0, u.rows, u.cols});
   // Every rank holds the same table; rank 0 writes it, the others take part
   // with an empty selection of the collective write.
   int rank = 0;
@@ -239,17 +239,16 @@ bool Cube::hasLedger(const std::string& stage) const {
   return root.exists("ledger") && root.openGroup("ledger").exists(stage);
 }
 
-std::vector<LedgerUnit> Cube::ledgerUnits(const std::string& stage) {
+std::vector<WorkUnit> Cube::ledgerUnits(const std::string& stage) {
   h5::Group g = file_.root().openGroup("ledger").openGroup(stage);
   const auto n = static_cast<hsize_t>(g.attrInt("count"));
   std::vector<std::int64_t> rows(n * 5);
   if (n) g.openDataset("units").read<std::int64_t>({0, 0}, {n, 5}, rows.data());
-  std::vector<LedgerUnit> units(n);
+  std::vector<WorkUnit> units(n);
   for (hsize_t i = 0; i < n; ++i) {
     const std::int64_t* r = &rows[i * 5];
-    units[i] = LedgerUnit{static_cast<int>(r[0]),
-                          Window{static_cast<int>(r[1]), static_cast<int>(r[2]), static_cast<int>(r[3]),
-                                 static_cast<int>(r[4])}};
+    units[i] = WorkUnit{static_cast<std::int64_t>(i), static_cast<int>(r[0]), static_cast<int>(r[1]),
+                        static_cast<int>(r[2]), static_cast<int>(r[3]), static_cast<int>(r[4]), 0.0};
   }
   return units;
 }

@@ -28,22 +28,10 @@
 #include <string>
 #include <vector>
 
+#include "grid.hpp"
 #include "h5.hpp"
 
 namespace cropmap {
-
-struct TileGrid {
-  std::string name;  // Sentinel-2 tile id, e.g. 33UVP
-  std::string crsWkt;
-  int epsg = 0;
-  std::array<double, 6> geotransform{};  // GDAL order
-  int width = 0;
-  int height = 0;
-  bool operator==(const TileGrid& o) const {
-    return name == o.name && crsWkt == o.crsWkt && epsg == o.epsg && geotransform == o.geotransform &&
-           width == o.width && height == o.height;
-  }
-};
 
 struct CubeLayout {
   std::vector<std::string> periods;     // ISO start dates
@@ -54,22 +42,6 @@ struct CubeLayout {
   std::uint16_t fillValue = 65535;
   int chunk = 64;
   std::string configYaml;
-};
-
-// A rectangle of a tile grid, in pixels.
-struct Window {
-  int row0 = 0, col0 = 0, rows = 0, cols = 0;
-  std::int64_t pixels() const { return static_cast<std::int64_t>(rows) * cols; }
-};
-
-// One entry of a stage's ledger.
-struct LedgerUnit {
-  int tile = 0;  // index into Cube::tiles()
-  Window window;
-  bool operator==(const LedgerUnit& o) const {
-    return tile == o.tile && window.row0 == o.window.row0 && window.col0 == o.window.col0 &&
-           window.rows == o.window.rows && window.cols == o.window.cols;
-  }
 };
 
 class Cube {
@@ -131,9 +103,10 @@ class Cube {
   // Ledger of a stage's work units (for --resume). createLedger is collective
   // and starts with nothing done; markDone is independent and must be called
   // after the unit's data are written.
-  void createLedger(const std::string& stage, const std::vector<LedgerUnit>& units);
+  void createLedger(const std::string& stage, const std::vector<WorkUnit>& units);
   bool hasLedger(const std::string& stage) const;
-  std::vector<LedgerUnit> ledgerUnits(const std::string& stage);
+  // The units recorded at creation (index and block; cost 0).
+  std::vector<WorkUnit> ledgerUnits(const std::string& stage);
   std::vector<std::uint8_t> ledgerDone(const std::string& stage);
   void markDone(const std::string& stage, std::int64_t unit);
   // True when the stage has a ledger and every unit is done.

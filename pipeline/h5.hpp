@@ -6,7 +6,8 @@
 // operation, followed by the innermost messages of HDF5's error stack. Files
 // are always opened through the MPI-IO driver (a single process uses
 // MPI_COMM_SELF), with collective metadata writes, so one code path serves the
-// singleton run, the tests and the 1000-rank job. Raw data moves through
+// singleton run, the tests and the 1000-rank job; only a process that never
+// started MPI (a test writing a fixture) gets HDF5's POSIX driver. Raw data moves through
 // hyperslab reads and writes with an explicit Transfer mode: independent for
 // work units that ranks process at their own pace, collective where every rank
 // takes part in the same call.
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cropmap::h5 {
@@ -135,6 +137,13 @@ class Dataset : public Object {
   std::vector<hsize_t> dims() const;
   // Chunk dimensions; empty for a contiguous dataset.
   std::vector<hsize_t> chunk() const;
+  // The stored element type.
+  struct ElementType {
+    H5T_class_t cls = H5T_NO_CLASS;  // H5T_INTEGER, H5T_FLOAT, H5T_STRING, ...
+    size_t bytes = 0;
+    bool isSigned = false;
+  };
+  ElementType elementType() const;
 
   // Hyperslab of `count` elements starting at `offset`; `data` holds them in
   // row-major order. A count with a zero selects nothing (a rank with no share
@@ -149,12 +158,21 @@ class Dataset : public Object {
             Transfer mode = Transfer::independent) const {
     const_cast<Dataset*>(this)->io(false, offset, count, nativeType<T>(), data, mode);
   }
+  // Whole rows (along the first dimension) given as ascending, disjoint runs
+  // (first row, rows), read in one call into `data` in row order. No runs
+  // selects nothing (a rank without rows still takes part in a collective read).
+  template <class T>
+  void readRows(const std::vector<std::pair<hsize_t, hsize_t>>& runs, T* data,
+                Transfer mode = Transfer::independent) const {
+    const_cast<Dataset*>(this)->rowsIo(runs, nativeType<T>(), data, mode);
+  }
 
  private:
   friend class Group;
   Dataset(Handle h, std::string where) : Object(std::move(h), std::move(where)) {}
   void io(bool writing, const std::vector<hsize_t>& offset, const std::vector<hsize_t>& count, hid_t memType,
           void* data, Transfer mode);
+  void rowsIo(const std::vector<std::pair<hsize_t, hsize_t>>& runs, hid_t memType, void* data, Transfer mode);
 };
 
 struct DatasetSpec {

@@ -3,20 +3,15 @@
 #include <gdal.h>
 #include <hdf5.h>
 #include <mpi.h>
-#include <torch/cuda.h>
-#include <torch/version.h>
 
 #include <sstream>
 
-#ifdef CROPMAP_WITH_NCCL
-#include <nccl.h>
-#endif
 
 namespace cropmap {
 
 std::string cropmapVersion() { return std::string(CROPMAP_VERSION) + " (git " + CROPMAP_GIT_REV + ")"; }
 
-std::string versionReport() {
+std::string versionReport(const std::string& runtimes) {
   std::ostringstream os;
   os << "cropmap " << cropmapVersion() << "\n";
   os << "  compiler:   " <<
@@ -50,17 +45,7 @@ std::string versionReport() {
 #endif
   os << "  HDF5:       " << maj << "." << min << "." << rel << " " << parallel << "\n";
 
-  os << "  LibTorch:   " << TORCH_VERSION << ", CUDA " << (torch::cuda::is_available() ? "available" : "not available")
-     << "\n";
-#ifdef CROPMAP_WITH_NCCL
-  int nv = 0;
-  if (ncclGetVersion(&nv) == ncclSuccess)
-    os << "  NCCL:       " << nv / 10000 << "." << (nv / 100) % 100 << "." << nv % 100 << " (backend built)\n";
-  else
-    os << "  NCCL:       built, but ncclGetVersion failed\n";
-#else
-  os << "  NCCL:       not built\n";
-#endif
+  os << runtimes;
   return os.str();
 }
 

@@ -5,7 +5,8 @@
 
 namespace cropmap {
 
-std::string versionReport();
+// `runtimes`: lines of the libraries of the layers above (LibTorch, NCCL: pipeline/comm).
+std::string versionReport(const std::string& runtimes);
 std::string cropmapVersion();  // "0.1.0 (git abc123)"
 
 }  // namespace cropmap

@@ -1,19 +1,23 @@
-// Entry points of the stage commands, listed in pipeline/cli/main.cpp.
+// Entry points of the commands each stage folder owns, listed in the
+// executable's command table (stages/main.cpp) and, for the stages of a run,
+// in `cropmap run`'s order (stages/run/run.cpp).
 #pragma once
 
 #include "pipeline/cli/cli.hpp"
-#include "stages/predict/predict.hpp"
-#include "stages/train/train.hpp"
-#include "stages/synth/synth_stage.hpp"
 
 namespace cropmap {
 
+Command versionCommand();    // stages/version_command.cpp
+Command synthCommand();      // stages/synth/synth_stage.cpp
 Command catalogCommand();    // stages/catalog/catalog_command.cpp
 Command compositeCommand();  // stages/composite/composite_command.cpp
-Command benchCommand();      // stages/bench/bench.cpp
-Command labelsCommand();     // stages/labels/commands.cpp
-Command splitCommand();      // stages/labels/commands.cpp
-Command sampleCommand();     // stages/labels/commands.cpp
+Command labelsCommand();     // stages/labels/labels.cpp
+Command splitCommand();      // stages/split/split.cpp
+Command sampleCommand();     // stages/sample/sample.cpp
+Command trainCommand();      // stages/train/trainer.cpp
+Command evaluateCommand();   // stages/train/evaluate.cpp
+Command predictCommand();    // stages/predict/predict.cpp
 Command runCommand();        // stages/run/run.cpp
+Command benchCommand();      // stages/bench/bench.cpp
 
 }  // namespace cropmap

@@ -5,7 +5,11 @@
 #include <iostream>
 
 #include "../log.hpp"
+#include "../memory.hpp"
 #include "../progress.hpp"
+#include "../paths.hpp"
+#include "../run_lock.hpp"
+#include "../signals.hpp"
 #include "../version.hpp"
 
 namespace po = boost::program_options;
@@ -55,6 +59,33 @@ int lowestFailingRank(MpiRuntime* mpi, bool failed) {
   return lowest == mpi->size() ? -1 : lowest;
 }
 
+std::string commandLine(int argc, char** argv) {
+  std::string s = "cropmap";
+  for (int i = 1; i < argc; ++i) s += std::string(" ") + argv[i];
+  return s;
+}
+
+// The end of a command that threw. An error every rank met (collective code,
+// a stop signal) is printed once by rank 0 and the job ends normally with its
+// code; an error of some ranks only is printed by them and aborts the job, so
+// that no rank waits forever in a collective.
+int fail(CommandContext& ctx, const Command& cmd, const std::string& message, int code) {
+  const auto prefix = [&](const std::string& m) {
+    if (code == kExitInterrupted) return "cropmap " + cmd.name + ": " + m;
+    if (code == 2) return "cropmap " + cmd.name + ": error: " + m;
+    return "[rank " + std::to_string(ctx.rank()) + "] error: " + m;
+  };
+  if (!ctx.mpi || ctx.size() == 1) {
+    std::cerr << prefix(message) << "\n";
+    return code;
+  }
+  const auto agreed = ctx.mpi->agreeOnFailure(message, code, 3.0);
+  if (!agreed.everyRank) abortJob(message, code);
+  if (ctx.rank() == 0)
+    for (const auto& m : agreed.messages) std::cerr << prefix(m) << "\n";
+  return agreed.code;
+}
+
 }  // namespace
 
 int runCli(int argc, char** argv, const std::vector<Command>& commands) {
@@ -67,11 +98,7 @@ int runCli(int argc, char** argv, const std::vector<Command>& commands) {
     printUsage(std::cout, commands);
     return 0;
   }
-  if (name == "--version") {
-    std::cout << versionReport();
-    return 0;
-  }
-  const Command* cmd = findCommand(commands, name);
+  const Command* cmd = findCommand(commands, name == "--version" ? "version" : name);
   if (!cmd) {
     std::cerr << "cropmap: '" << name << "' is not a cropmap command; run 'cropmap --help' for the list\n";
     return 2;
@@ -137,40 +164,39 @@ int runCli(int argc, char** argv, const std::vector<Command>& commands) {
     return 2;  // MpiRuntime's destructor finalises on every rank
   }
   log::configure(rank, log::parseLevel(ctx.config.log.level), ctx.config.log.all_ranks);
+  if (cmd->usesConfig) MemoryBudget(ctx.config.compute.memory_mb).applyToGdal();
   Progress::setInterval(ctx.config.log.progress_interval);
 
+  if (cmd->usesMpi) installStopHandlers();
+  std::string message;
+  int code = 1;
   try {
+    std::unique_ptr<RunLock> lock;
+    if (cmd->usesMpi && cmd->locksOutput && cmd->usesConfig) {
+      lock = RunLock::acquire(ctx.config.run.output, commandLine(argc, argv), Comm(ctx.comm()));
+      // Holding the lock, every temporary file below run.output is a killed job's.
+      if (ctx.rank() == 0)
+        if (const int n = removeStaleTemporaries(ctx.config.run.output))
+          log::info("removed ", n, " temporary file(s) left below ", ctx.config.run.output, " by an interrupted job");
+    }
     return cmd->run(ctx);
   } catch (const ConfigError& e) {
-    if (ctx.size() > 1) abortJob(e.what(), 2);
-    std::cerr << "cropmap " << cmd->name << ": error: " << e.what() << "\n";
-    return 2;
+    message = e.what();
+    code = 2;
   } catch (const UsageError& e) {
-    if (ctx.size() > 1) abortJob(e.what(), 2);
-    std::cerr << "cropmap " << cmd->name << ": error: " << e.what() << "\n";
-    return 2;
+    message = e.what();
+    code = 2;
+  } catch (const Interrupted& e) {
+    message = e.what();
+    code = kExitInterrupted;
   } catch (const std::exception& e) {
-    if (ctx.size() > 1) abortJob(cmd->name + ": " + e.what(), 1);
-    std::cerr << "[rank " << rank << "] error: " << cmd->name << ": " << e.what() << "\n";
-    return 1;
+    message = cmd->name + ": " + e.what();
   }
+  return fail(ctx, *cmd, message, code);
 }
 
 // ---------------------------------------------------------------------------
 // Built-in commands
-
-Command versionCommand() {
-  Command c;
-  c.name = "version";
-  c.summary = "versions of cropmap and of the MPI, GDAL, HDF5, LibTorch and NCCL it runs with";
-  c.usesConfig = false;
-  c.usesMpi = false;
-  c.run = [](CommandContext&) {
-    std::cout << versionReport();
-    return 0;
-  };
-  return c;
-}
 
 Command configCommand() {
   Command c;

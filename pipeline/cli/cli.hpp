@@ -8,6 +8,7 @@
 
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/positional_options.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,16 +22,16 @@ struct Command {
   std::string description;  // shown by `cropmap <cmd> --help`
   bool usesConfig = true;   // accepts --config/--set
   bool usesMpi = true;      // starts MPI (stages); false for version/config
+  bool locksOutput = true;  // with MPI: holds the run lock of run.output (pipeline/run_lock.hpp)
   void (*addOptions)(boost::program_options::options_description&,
                      boost::program_options::positional_options_description&) = nullptr;
-  int (*run)(CommandContext&) = nullptr;
+  std::function<int(CommandContext&)> run;
 };
 
 // Runs the command named by argv[1]; returns the process exit code.
 int runCli(int argc, char** argv, const std::vector<Command>& commands);
 
-// The commands that are part of the front end itself.
-Command versionCommand();
+// The command that is part of the front end itself.
 Command configCommand();
 
 }  // namespace cropmap

@@ -2,9 +2,16 @@
 #include "allreduce.hpp"
 
 #include <ATen/ATen.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#ifdef CROPMAP_WITH_NCCL
+#include <nccl.h>
+#endif
 
 #include <algorithm>
 #include <climits>
+#include <sstream>
 
 #include "pipeline/mpi.hpp"
 
@@ -198,6 +205,22 @@ std::vector<std::string> allreduceBackendNames() {
   std::vector<std::string> names;
   for (const auto& e : backendTable()) names.emplace_back(e.name);
   return names;
+}
+
+std::string runtimeVersions() {
+  std::ostringstream os;
+  os << "  LibTorch:   " << TORCH_VERSION << ", CUDA " << (torch::cuda::is_available() ? "available" : "not available")
+     << "\n";
+#ifdef CROPMAP_WITH_NCCL
+  int nv = 0;
+  if (ncclGetVersion(&nv) == ncclSuccess)
+    os << "  NCCL:       " << nv / 10000 << "." << (nv / 100) % 100 << "." << nv % 100 << " (backend built)\n";
+  else
+    os << "  NCCL:       built, but ncclGetVersion failed\n";
+#else
+  os << "  NCCL:       not built\n";
+#endif
+  return os.str();
 }
 
 std::unique_ptr<AllreduceBackend> makeAllreduceBackend(const std::string& name, const AllreduceOptions& options) {

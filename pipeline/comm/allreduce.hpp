@@ -75,8 +75,11 @@ class AllreduceBackend {
 // for an unknown name, a backend not built into this binary, or one that
 // cannot run here (nccl without a visible GPU, serial with more than one rank).
 std::unique_ptr<AllreduceBackend> makeAllreduceBackend(const std::string& name, const AllreduceOptions& options);
-// Names of the backends built into this binary, in table order.
+// Names of the backends built into this binary, in the order of the backend
+// table (pipeline/registry.hpp); nccl only when built with CUDA and NCCL.
 std::vector<std::string> allreduceBackendNames();
+// "LibTorch: ..., NCCL: ..." lines for `cropmap version`.
+std::string runtimeVersions();
 
 // Elements per bucket: as many elements of `elementBytes` bytes as fit in
 // `bucketMb` MB, at least one.

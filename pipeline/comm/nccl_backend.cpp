@@ -67,8 +67,10 @@ class NcclBackend final : public AllreduceBackend {
     CROPMAP_MPI(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, o.comm));
     CROPMAP_NCCL(ncclCommInitRank(&comm_, size_, id, rank_));
     CROPMAP_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    CROPMAP_CUDA(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming));
   }
   ~NcclBackend() override {
+    if (ready_) cudaEventDestroy(ready_);
     if (stream_) cudaStreamDestroy(stream_);
     if (comm_) ncclCommDestroy(comm_);
   }
@@ -81,8 +83,7 @@ class NcclBackend final : public AllreduceBackend {
   // blocking call) is what waits.
   void startSum(const at::Tensor& flat, bool async) override {
     requireCuda(flat);
-    // The gradients were produced on LibTorch's stream; ours must not start before they are complete.
-    CROPMAP_CUDA(cudaDeviceSynchronize());
+    afterCompute();
     CROPMAP_NCCL(ncclAllReduce(flat.data_ptr(), flat.data_ptr(), static_cast<size_t>(flat.numel()), ncclTypeOf(flat),
                                ncclSum, comm_, stream_));
     if (!async) CROPMAP_CUDA(cudaStreamSynchronize(stream_));
@@ -91,7 +92,7 @@ class NcclBackend final : public AllreduceBackend {
   void finishAll() override { CROPMAP_CUDA(cudaStreamSynchronize(stream_)); }
 
   void broadcast(const std::vector<at::Tensor>& tensors, int root) override {
-    CROPMAP_CUDA(cudaDeviceSynchronize());
+    afterCompute();
     CROPMAP_NCCL(ncclGroupStart());
     for (const auto& t : tensors) {
       requireCuda(t);
@@ -103,9 +104,20 @@ class NcclBackend final : public AllreduceBackend {
   }
 
  private:
+  // Our stream waits, on the device, for what LibTorch queued so far: an event
+  // recorded on the compute stream and waited on by ours, as c10d does, rather
+  // than a host-side synchronisation per bucket that would serialise backward
+  // and the reductions. LibTorch computes on the legacy default stream unless
+  // a caller installs another stream, which cropmap never does.
+  void afterCompute() {
+    CROPMAP_CUDA(cudaEventRecord(ready_, cudaStreamLegacy));
+    CROPMAP_CUDA(cudaStreamWaitEvent(stream_, ready_, 0));
+  }
+
   int rank_ = 0, size_ = 1, device_ = 0;
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
+  cudaEvent_t ready_ = nullptr;
 };
 
 }  // namespace

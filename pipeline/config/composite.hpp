@@ -18,7 +18,6 @@ struct CompositeSection {
   std::vector<std::string> indices;
   int block_size = 1024;
   int chunk = 64;
-  std::string scheduler = "static";
   void declare(Declarer& d) {
     d.opt("period", period,
           "Period axis over the 12 months from start_month: month (12 periods), half_month (24: days 1-15 and "
@@ -42,9 +41,6 @@ struct CompositeSection {
           "tiles (Sentinel-2 JP2: 1024) decodes each tile once")
         .range(16, 10980);
     d.opt("chunk", chunk, "Side of an HDF5 chunk in pixels; must divide block_size").range(8, 2048);
-    d.opt("scheduler", scheduler,
-          "Work distribution: static (cost-based LPT) or dynamic (one-sided fetch-and-add counter)")
-        .oneOf({"static", "dynamic"});
   }
 };
 

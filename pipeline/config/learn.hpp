@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "options.hpp"
+#include "pipeline/registry.hpp"
 
 namespace cropmap {
 
@@ -59,9 +60,9 @@ struct TrainSection {
   double bucket_mb = 25.0;
   bool overlap = false;
   void declare(Declarer& d) {
-    d.opt("model", model, "Model architecture").oneOf({"lstm", "earlyrnn", "tempcnn"});
+    d.opt("model", model, "Model architecture (see the model table in pipeline/registry.cpp)").oneOf(modelNames());
     d.opt("backend", backend, "Gradient allreduce: mpi (CPU), nccl (GPU) or serial (one process)")
-        .oneOf({"mpi", "nccl", "serial"});
+        .oneOf(backendNames());
     d.opt("samples", samples, "Sample table written by `cropmap sample` (empty: sample.output below run.output)");
     d.opt("output", output,
           "Directory below run.output for model.pt, best.pt, checkpoint.pt, metrics.jsonl and the reports");
@@ -106,18 +107,15 @@ struct TrainSection {
 struct PredictSection {
   int batch_size = 4096;
   std::string model;
-  std::string scheduler = "dynamic";
   std::string format = "cog";
   std::string compress = "deflate";
   int quicklook_size = 512;
   bool parcels = true;
+  bool allow_other_periods = false;
   void declare(Declarer& d) {
     d.opt("batch_size", batch_size, "Pixels per inference batch").range(1, 1 << 24);
     d.opt("model", model,
           "Model file to apply (empty: the best model of training, <run.output>/<train.output>/model.pt)");
-    d.opt("scheduler", scheduler,
-          "Work distribution over ranks: static (cost-based LPT) or dynamic (one-sided fetch-and-add counter)")
-        .oneOf({"static", "dynamic"});
     d.opt("format", format,
           "Map format: cog (Cloud-Optimized GeoTIFF) or gtiff (tiled GeoTIFF with nearest-neighbour overviews)")
         .oneOf({"cog", "gtiff"});
@@ -125,6 +123,10 @@ struct PredictSection {
     d.opt("quicklook_size", quicklook_size,
           "Longer side in pixels of the PNG quick-look written next to each map (0: no quick-look)")
         .range(0, 16384);
+    d.opt("allow_other_periods", allow_other_periods,
+          "Apply a model trained on other period dates than the cube's (same count, e.g. a January-December "
+          "model on a February-January cube); refused by default, since the phenology the model learnt is then "
+          "shifted");
     d.opt("parcels", parcels,
           "Write <run.output>/parcels.gpkg: per parcel of labels.parcels the majority class, its share and "
           "the mean confidence (needs the cube's parcel layer from `cropmap labels`)");

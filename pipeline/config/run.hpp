@@ -36,10 +36,22 @@ struct LogSection {
 
 struct ComputeSection {
   int threads = 0;
+  std::string scheduler = "dynamic";
+  int memory_mb = 4096;
   void declare(Declarer& d) {
     d.opt("threads", threads,
           "Threads per rank; 0 takes SLURM_CPUS_PER_TASK when set, otherwise 1")
         .range(0, 1024);
+    d.opt("scheduler", scheduler,
+          "How the block stages (composite, labels, split, predict) hand their tile x block units to the ranks: "
+          "dynamic (the next unit to whichever rank is free, through a one-sided counter; no master) or static "
+          "(longest-first by cost, fixed before the start). Results do not depend on it")
+        .oneOf({"static", "dynamic"});
+    d.opt("memory_mb", memory_mb,
+          "Memory per rank in MB: GDAL's block cache gets a quarter, and a block stage refuses a "
+          "composite.block_size whose buffers would not fit the rest (0: no limit). Set it to the node's memory "
+          "divided by the ranks per node, less a margin")
+        .range(0, 1 << 24);
   }
 };
 

@@ -3,12 +3,11 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
-#include <regex>
 
 #include "pipeline/log.hpp"
 
 #include "stages/commands.hpp"
-#include "stages/train/train.hpp"
+#include "stages/predict/predict.hpp"
 
 namespace po = boost::program_options;
 
@@ -23,27 +22,6 @@ const std::vector<BenchTarget>& benchTargets() {
        benchPredictOnRanks},
   };
   return targets;
-}
-
-std::map<std::string, double> parseFlatJsonNumbers(const std::string& text) {
-  std::map<std::string, double> out;
-  static const std::regex re(R"re("([A-Za-z0-9_]+)"\s*:\s*(-?[0-9.eE+-]+))re");
-  for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it)
-    out[(*it)[1]] = std::stod((*it)[2]);
-  return out;
-}
-
-int benchTrainOnRanks(CommandContext& ctx) {
-  // Targets that measure the communicator they run on start MPI themselves:
-  // the command as a whole must not, because other targets launch mpiexec.
-  int argc = 0;
-  char** argv = nullptr;
-  MpiRuntime mpi(&argc, &argv);
-  ctx.mpi = &mpi;
-  log::configure(mpi.rank(), log::parseLevel(ctx.config.log.level), ctx.config.log.all_ranks);
-  const int rc = benchTrain(ctx);
-  ctx.mpi = nullptr;
-  return rc;
 }
 
 Command benchCommand() {

@@ -21,11 +21,9 @@ const std::vector<BenchTarget>& benchTargets();
 
 // bench composite: stages/bench/bench_composite.cpp (launches its own mpiexec runs)
 int benchComposite(CommandContext& ctx);
-// bench train: stages/train/trainer.cpp, measured on the ranks it runs on
+// bench train: stages/bench/bench_train.cpp, measured on the ranks it runs on
 // (run under mpirun -n N; cmake/bench-train.sh runs 1, 2 and 4)
 int benchTrainOnRanks(CommandContext& ctx);
-
-// The numbers of a flat JSON object (bench results written with json::object).
-std::map<std::string, double> parseFlatJsonNumbers(const std::string& text);
+int benchTrain(CommandContext& ctx);
 
 }  // namespace cropmap

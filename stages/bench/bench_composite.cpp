@@ -63,8 +63,10 @@ KernelFigures kernelRun(int scenes, int bands, size_t pixels) {
   const auto t0 = Clock::now();
   do {
     for (int p = 0; p < P; ++p)
-      periodMedian(obs.data(), keep.data(), scenes, bands, pixels, out.data() + static_cast<size_t>(p * bands) * pixels,
-                   count.data() + static_cast<size_t>(p) * pixels, kReflectanceFill, scratch);
+      periodMedian({obs.data(), keep.data(), scenes, bands, pixels},
+                   {out.data() + static_cast<size_t>(p * bands) * pixels, count.data() + static_cast<size_t>(p) * pixels,
+                    kReflectanceFill},
+                   scratch);
     fillGaps(out.data(), count.data(), P, bands, pixels, GapMode::linear, kReflectanceFill);
     ++reps;
   } while (since(t0) < 1.0);
@@ -174,34 +176,32 @@ int benchComposite(CommandContext& ctx) {
                              << "inputs:\n  " << (layout == "safe" ? "safe" : "geotiff") << ": ["
                              << (region / layout).string() << "]\n  bands: [B02, B03, B04, B08]\n"
                              << "composite:\n  year: 2022\n  indices: [NDVI]\n  block_size: " << block << "\n  chunk: 64\n"
-                             << "  scheduler: dynamic\n";
+                             << "compute:\n  scheduler: dynamic\n";
       const std::string statsPath = (run / "stats.json").string();
       runLine(mpiexec + " -n " + std::to_string(n) + " " + selfExe() + " composite --config " + cfgPath +
               " --stats-json " + statsPath);
-      std::ifstream in(statsPath);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      auto st = parseFlatJsonNumbers(ss.str());
-      const double wall = st["wall_s"];
+      const json::Value stats = json::parseFile(statsPath);
+      auto st = [&](const char* key) { return stats.at(key).number(); };
+      const double wall = st("wall_s");
       if (n == ranks.front()) wall1 = wall * n;  // normalised to one rank
-      const double phases = st["read_s"] + st["mask_median_s"] + st["interpolate_s"] + st["write_s"];
-      const double own = phases > 0 ? (phases - st["read_s"]) / phases : 0;
-      const double rate = st["observations"] / wall;
+      const double phases = st("read_s") + st("mask_median_s") + st("interpolate_s") + st("write_s");
+      const double own = phases > 0 ? (phases - st("read_s")) / phases : 0;
+      const double rate = st("observations") / wall;
       std::snprintf(buf, sizeof buf,
                     "  %5d  %7.2f  %7.1f  %7.2f  %10.1f%%  %10.1f%%  %5.1f%%  %4.1f%%  %12.1f%%  %8.3f\n", n, wall,
-                    rate / 1e6, wall1 / wall, 100 * st["read_s"] / phases, 100 * st["mask_median_s"] / phases,
-                    100 * st["interpolate_s"] / phases, 100 * st["write_s"] / phases, 100 * own, st["imbalance"]);
+                    rate / 1e6, wall1 / wall, 100 * st("read_s") / phases, 100 * st("mask_median_s") / phases,
+                    100 * st("interpolate_s") / phases, 100 * st("write_s") / phases, 100 * own, st("imbalance"));
       table << buf;
       const std::string p = "np" + std::to_string(n) + "_";
       fields.insert(fields.end(), {{p + "wall_s", json::num(wall)},
                                {p + "observations_per_s", json::num(rate)},
                                {p + "speedup", json::num(wall1 / wall)},
-                               {p + "read_s", json::num(st["read_s"])},
-                               {p + "mask_median_s", json::num(st["mask_median_s"])},
-                               {p + "interpolate_s", json::num(st["interpolate_s"])},
-                               {p + "write_s", json::num(st["write_s"])},
+                               {p + "read_s", json::num(st("read_s"))},
+                               {p + "mask_median_s", json::num(st("mask_median_s"))},
+                               {p + "interpolate_s", json::num(st("interpolate_s"))},
+                               {p + "write_s", json::num(st("write_s"))},
                                {p + "cropmap_share", json::num(own)},
-                               {p + "imbalance", json::num(st["imbalance"])}});
+                               {p + "imbalance", json::num(st("imbalance"))}});
     }
     table << "  (times are summed over ranks; cropmap share = everything but GDAL read/decode)\n";
     fields.insert(fields.end(), {{"region_size", json::num(size)}, {"region_tiles", json::num(static_cast<double>(tiles.size()))},

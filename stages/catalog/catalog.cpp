@@ -24,53 +24,6 @@ namespace fs = std::filesystem;
 
 namespace cropmap {
 
-// ---------------------------------------------------------------------------
-// Period axis
-
-namespace {
-
-std::string isoDate(int y, int m, int d) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
-  return buf;
-}
-
-}  // namespace
-
-PeriodAxis PeriodAxis::fromConfig(const CompositeSection& c) {
-  PeriodAxis a;
-  if (c.period == "custom") {
-    for (size_t i = 0; i + 1 < c.edges.size(); ++i) {
-      a.starts.push_back(c.edges[i]);
-      a.ends.push_back(c.edges[i + 1]);
-    }
-    return a;
-  }
-  // Periods start on these days of each month; each ends where the next begins.
-  const std::vector<int> firstDays = c.period == "dekad"        ? std::vector<int>{1, 11, 21}
-                                     : c.period == "half_month" ? std::vector<int>{1, 16}
-                                                                : std::vector<int>{1};
-  int y = c.year, m = c.start_month;
-  for (int i = 0; i < 12; ++i) {
-    for (int d : firstDays) {
-      if (!a.starts.empty()) a.ends.push_back(isoDate(y, m, d));
-      a.starts.push_back(isoDate(y, m, d));
-    }
-    if (++m > 12) {
-      m = 1;
-      ++y;
-    }
-  }
-  a.ends.push_back(isoDate(y, m, 1));
-  return a;
-}
-
-int PeriodAxis::periodOf(const std::string& date) const {
-  for (size_t i = 0; i < starts.size(); ++i)
-    if (date >= starts[i] && date < ends[i]) return static_cast<int>(i);
-  return -1;
-}
-
 std::string CatalogProblem::text() const {
   std::string s = file;
   if (!tile.empty() || !date.empty()) s += " (tile " + tile + (date.empty() ? "" : ", " + date) + ")";
@@ -405,14 +358,6 @@ Scene decodeScene(const std::string& line) {
   return s;
 }
 
-std::string bcastString(std::string s, MPI_Comm comm) {
-  long long n = static_cast<long long>(s.size());
-  CROPMAP_MPI(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, comm));
-  s.resize(static_cast<size_t>(n));
-  if (n) CROPMAP_MPI(MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, 0, comm));
-  return s;
-}
-
 // ---------------------------------------------------------------------------
 // Validation (every rank, a share of the scenes)
 
@@ -608,7 +553,7 @@ Catalog buildCatalog(const Config& config, MPI_Comm comm) {
       os << "P\t" << oneLine(p.file) << "\t" << p.tile << "\t" << p.date << "\t" << oneLine(p.reason) << "\n";
     listing = os.str();
   }
-  listing = bcastString(listing, comm);
+  listing = Comm(comm).bcast(listing, "catalog: scene listing");
   std::vector<Scene> scenes;
   {
     std::istringstream is(listing);
@@ -652,7 +597,7 @@ Catalog buildCatalog(const Config& config, MPI_Comm comm) {
   }
   std::vector<Checked> checked(scenes.size());
   {
-    std::istringstream is(allgatherv(mine.str(), comm));
+    std::istringstream is(Comm(comm).allgatherv(mine.str(), "catalog: checked scenes"));
     std::string line;
     while (std::getline(is, line))
       if (!line.empty()) {

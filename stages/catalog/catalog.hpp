@@ -21,18 +21,9 @@
 
 #include "pipeline/config.hpp"
 #include "pipeline/cube.hpp"
+#include "pipeline/period_axis.hpp"
 
 namespace cropmap {
-
-// The common period axis of every tile.
-struct PeriodAxis {
-  std::vector<std::string> starts;  // ISO dates
-  std::vector<std::string> ends;    // exclusive
-  static PeriodAxis fromConfig(const CompositeSection& c);
-  int size() const { return static_cast<int>(starts.size()); }
-  // Index of the period holding an ISO date, or -1.
-  int periodOf(const std::string& isoDate) const;
-};
 
 struct BandFile {
   std::string path;

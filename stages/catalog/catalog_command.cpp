@@ -15,6 +15,7 @@ Command catalogCommand() {
       "readable, one CRS and grid per tile, date inside the period axis of the composite section) and\n"
       "prints, per tile, the scenes of each period with their clear-sky fraction from the SCL, then the\n"
       "problems found. Validation is shared among the MPI ranks.";
+  c.locksOutput = false;  // reads the inputs only
   c.run = [](CommandContext& ctx) {
     const Catalog cat = buildCatalog(ctx.config, ctx.comm());
     if (ctx.rank() == 0) std::cout << catalogReport(cat) << std::flush;

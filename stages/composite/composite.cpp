@@ -4,13 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <list>
+#include <memory>
 #include <sstream>
-#include <thread>
 #include <unordered_map>
 
 #include "kernels/gap_fill.hpp"
@@ -18,17 +17,17 @@
 #include "kernels/spectral.hpp"
 #include "pipeline/cube.hpp"
 #include "pipeline/gdal_io.hpp"
+#include "pipeline/identity.hpp"
 #include "pipeline/log.hpp"
+#include "pipeline/memory.hpp"
 #include "pipeline/mpi.hpp"
 #include "pipeline/progress.hpp"
-#include "scheduler/mpi_scheduler.hpp"
+#include "scheduler/block_stage.hpp"
 #include "stages/catalog/catalog.hpp"
 
 namespace fs = std::filesystem;
 
 namespace cropmap {
-
-std::string cubePath(const Config& config) { return (fs::path(config.run.output) / "cube.h5").string(); }
 
 namespace {
 
@@ -89,25 +88,6 @@ void readOnGrid(GDALDataset* ds, const TileGrid& grid, const Window& w, T* dst, 
   upsampleNearest(tmp.data(), cols, r0, c0, ratio, w.row0, w.col0, w.rows, w.cols, dst);
 }
 
-struct FaultPlan {
-  int rank = -1;
-  long long units = 0;
-  bool beforeLedger = false;
-  static FaultPlan fromEnv() {
-    FaultPlan f;
-    if (const char* s = std::getenv("CROPMAP_FAULT_KILL")) {
-      std::string v = s;
-      const auto a = v.find(':');
-      if (a == std::string::npos) return f;
-      f.rank = std::atoi(v.substr(0, a).c_str());
-      const auto b = v.find(':', a + 1);
-      f.units = std::atoll(v.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1).c_str());
-      f.beforeLedger = b != std::string::npos && v.substr(b + 1) == "before_ledger";
-    }
-    return f;
-  }
-};
-
 // The settings that must not change between a run and its resumption.
 std::string compositeSettings(const Config& c, const Catalog& cat) {
   std::ostringstream os;
@@ -120,14 +100,21 @@ std::string compositeSettings(const Config& c, const Catalog& cat) {
   os << "; interpolation: " << c.composite.interpolation << "; block_size: " << c.composite.block_size
      << "; chunk: " << c.composite.chunk << "; periods: " << cat.axis.starts.front() << ".." << cat.axis.ends.back()
      << " (" << cat.axis.size() << ")";
+  // The scenes themselves: a resume over a changed archive would make a patchwork cube.
+  std::string files;
+  for (const auto& t : cat.tiles)
+    for (const auto& scene : t.scenes)
+      for (const auto& [band, f] : scene.bands) files += fileIdentity(f.path) + "\n";
+  os << "; scenes: " << cat.scenes() << " (files " << hex64(fnv1a(files)) << ")";
   return os.str();
 }
 
+// The compositing of one block: every period's scenes read, masked and
+// reduced to medians, gaps filled, indices appended, the block written.
 struct Engine {
   const Config& config;
   const Catalog& cat;
   Cube& cube;
-  int rank;
   SclKeep keep;
   GapMode gapMode;
   int bands, outBands, periods;
@@ -138,9 +125,10 @@ struct Engine {
   std::vector<std::uint8_t> keepMask, scl, valid, tmp8;
   MedianScratch scratch;
   CompositeStats stats;
-  std::vector<std::string> failures;
+  // A scene that fails to read is left out of the block (inputs.on_bad_scene: skip).
+  std::function<void(const std::string&)> sceneLeftOut;
 
-  Engine(const Config& c, const Catalog& k, Cube& cb, int r) : config(c), cat(k), cube(cb), rank(r) {
+  Engine(const Config& c, const Catalog& k, Cube& cb) : config(c), cat(k), cube(cb) {
     keep = SclKeep::of(c.composite.scl_keep);
     gapMode = c.composite.interpolation == "linear" ? GapMode::linear : GapMode::neighbourMean;
     bands = static_cast<int>(k.bands.size());
@@ -153,12 +141,6 @@ struct Engine {
       if (idx == "GNDVI") indexPairs.emplace_back(bandRow("B08"), bandRow("B03"));
     }
     outBands = bands + static_cast<int>(indexPairs.size());
-  }
-
-  std::string where(const TileCatalog& t, const WorkUnit& u) const {
-    const int b = config.composite.block_size;
-    return "composite tile " + t.grid.name + " block (" + std::to_string(u.row0 / b) + "," +
-           std::to_string(u.col0 / b) + ")";
   }
 
   // One scene's block: SCL mask and reflectance of every band into slot k.
@@ -207,18 +189,18 @@ struct Engine {
           readScene(t, s, w, slot);
           ++slot;
         } catch (const std::exception& e) {
-          const std::string msg = where(t, u) + ": scene " + s.id + ": " + e.what();
-          if (config.inputs.on_bad_scene == "abort")
-            throw std::runtime_error(msg + " (inputs.on_bad_scene is abort)");
-          log::warn(msg, "; the scene is left out of this block");
-          failures.push_back(msg);
+          const std::string msg = "scene " + s.id + ": " + e.what();
+          if (config.inputs.on_bad_scene == "abort") throw std::runtime_error(msg + " (inputs.on_bad_scene is abort)");
+          sceneLeftOut(msg + "; the scene is left out of this block");
           ++stats.failedReads;
           for (const auto& [name, f] : s.bands) cache.drop(f.path);
         }
       }
       const auto t0 = Clock::now();
-      periodMedian(obs.data(), keepMask.data(), slot, bands, N, out.data() + static_cast<size_t>(p) * outBands * N,
-                   valid.data() + static_cast<size_t>(p) * N, kReflectanceFill, scratch);
+      periodMedian({obs.data(), keepMask.data(), slot, bands, N},
+                   {out.data() + static_cast<size_t>(p) * outBands * N, valid.data() + static_cast<size_t>(p) * N,
+                    kReflectanceFill},
+                   scratch);
       stats.maskMedian += since(t0);
     }
     auto t0 = Clock::now();
@@ -288,21 +270,8 @@ bool sameLayout(const CubeLayout& a, const CubeLayout& b) {
          a.bandOffsets == b.bandOffsets && a.chunk == b.chunk && a.fillValue == b.fillValue;
 }
 
-}  // namespace
-
-CompositeStats runComposite(const Config& config, MPI_Comm comm, bool resume) {
-  int rank = 0, size = 1;
-  CROPMAP_MPI(MPI_Comm_rank(comm, &rank));
-  CROPMAP_MPI(MPI_Comm_size(comm, &size));
-  const auto tCatalog = Clock::now();
-  const Catalog cat = buildCatalog(config, comm);
-  const double catalogSeconds = since(tCatalog);
-  for (const auto& p : cat.problems) log::warn("skipping input: ", p.text());
-  for (const auto& w : cat.warnings) log::info(w);
-  log::info("composite: ", cat.scenes(), " scenes in ", cat.tiles.size(), " tile(s), ", cat.axis.size(),
-            " periods, ", size, " rank(s), scheduler ", config.composite.scheduler);
-
-  // Layout of the cube.
+// The cube's layout: the catalog's periods and bands, then the indices.
+CubeLayout layoutOf(const Config& config, const Catalog& cat) {
   CubeLayout layout;
   layout.periods = cat.axis.starts;
   layout.periodEnds = cat.axis.ends;
@@ -316,146 +285,183 @@ CompositeStats runComposite(const Config& config, MPI_Comm comm, bool resume) {
   layout.fillValue = kReflectanceFill;
   layout.chunk = config.composite.chunk;
   layout.configYaml = config.yaml();
-  std::vector<TileGrid> grids;
-  std::vector<TileExtent> extents;
-  for (const auto& t : cat.tiles) {
-    grids.push_back(t.grid);
-    extents.push_back(TileExtent{t.grid.width, t.grid.height, std::max<double>(1.0, static_cast<double>(t.scenes.size()))});
-  }
-  const std::vector<WorkUnit> units = makeUnits(extents, config.composite.block_size);
-  if (rank == 0) warnIfBlocksCutFileTiles(cat, config.composite);
-  std::vector<LedgerUnit> ledgerUnits;
-  for (const auto& u : units) ledgerUnits.push_back(LedgerUnit{u.tile, Window{u.row0, u.col0, u.rows, u.cols}});
-  const std::string settings = compositeSettings(config, cat);
+  return layout;
+}
 
-  const std::string path = cubePath(config);
-  if (rank == 0) fs::create_directories(fs::path(path).parent_path());
-  CROPMAP_MPI(MPI_Barrier(comm));
-  Cube cube;
-  std::vector<std::uint8_t> done;
-  const bool exists = fs::exists(path);
-  if (resume && exists) {
-    cube = Cube::open(path, comm, true);
+class CompositeStage : public BlockStage {
+ public:
+  CompositeStage(const Config& config, bool resume) : BlockStage("composite"), config_(config), resume_(resume) {}
+
+  UnitPlan prepare(const Comm& comm) override {
+    const auto tCatalog = Clock::now();
+    cat_ = buildCatalog(config_, comm.raw());
+    catalogSeconds_ = since(tCatalog);
+    if (comm.root()) {
+      for (const auto& p : cat_.problems) log::warn("skipping input: ", p.text());
+      for (const auto& w : cat_.warnings) log::info(w);
+    }
+    log::info("composite: ", cat_.scenes(), " scenes in ", cat_.tiles.size(), " tile(s), ", cat_.axis.size(),
+              " periods, ", comm.size(), " rank(s), scheduler ", config_.compute.scheduler);
+
+    const CubeLayout layout = layoutOf(config_, cat_);
+    std::vector<TileGrid> grids;
+    std::vector<TileExtent> extents;
+    for (const auto& t : cat_.tiles) {
+      grids.push_back(t.grid);
+      extents.push_back(
+          TileExtent{t.grid.width, t.grid.height, std::max<double>(1.0, static_cast<double>(t.scenes.size()))});
+    }
+    UnitPlan plan;
+    plan.units = makeUnits(extents, config_.composite.block_size);
+    plan.assignment = assignmentOf(config_.compute.scheduler);
+    plan.blockEdge = config_.composite.block_size;
+    for (const auto& g : grids) plan.tiles.push_back(g.name);
+    if (comm.root()) warnIfBlocksCutFileTiles(cat_, config_.composite);
+    checkMemory(layout);
+
+    path_ = cubePath(config_);
+    if (comm.root()) fs::create_directories(fs::path(path_).parent_path());
+    comm.barrier("composite: output directory");
+    const std::string settings = compositeSettings(config_, cat_);
+    if (resume_ && openForResume(comm)) {
+      checkResumable(layout, grids, settings, plan.units);
+      plan.done = cube_.ledgerDone("composite");
+      log::info("resuming ", path_, ": ", std::count(plan.done.begin(), plan.done.end(), 1), " of ",
+                plan.units.size(), " units already done");
+    } else {
+      cube_ = Cube::create(path_, comm.raw(), layout, grids);
+      cube_.root().setAttr("composite_settings", settings);
+      cube_.createLedger("composite", plan.units);  // flushes: from here on, block writes are raw data only
+    }
+    engine_ = std::make_unique<Engine>(config_, cat_, cube_);
+    engine_->sceneLeftOut = [this](const std::string& what) { problem(what); };
+    tStart_ = Clock::now();
+    return plan;
+  }
+
+  void process(const WorkUnit& u) override { engine_->process(u); }
+  void commit(const WorkUnit& u) override { cube_.markDone("composite", u.index); }
+  void stop(const Comm&) override { cube_.close(); }
+
+  void finish(const Comm& comm, const PassResult& result) override {
+    cube_.close();
+    const CompositeStats& st = engine_->stats;
+    std::vector<double> phases{st.read, st.maskMedian, st.interpolate, st.write};
+    comm.sumInPlace(phases, "composite: phase times");
+    std::vector<std::int64_t> counts{st.observations, st.bytesRead, st.noDataPixels, st.failedReads};
+    comm.sumInPlace(counts, "composite: counts");
+    out_.read = phases[0];
+    out_.maskMedian = phases[1];
+    out_.interpolate = phases[2];
+    out_.write = phases[3];
+    out_.observations = counts[0];
+    out_.bytesRead = counts[1];
+    out_.noDataPixels = counts[2];
+    out_.failedReads = counts[3];
+    out_.load = result.load;
+    out_.units = result.processed;
+    out_.unitsTotal = result.processed + result.resumed;
+    out_.catalog = catalogSeconds_;
+    out_.cubePath = path_;
+    out_.wall = comm.max(since(tStart_), "composite: wall time");
+    if (comm.root()) log::info(summary(result));
+  }
+
+  const CompositeStats& stats() const { return out_; }
+
+ private:
+  // One unit holds every scene of the fullest period (bands and mask), the
+  // composite of every period and its counts.
+  void checkMemory(const CubeLayout& layout) const {
+    std::int64_t maxScenes = 1;
+    for (const auto& t : cat_.tiles)
+      for (const auto& list : t.byPeriod) maxScenes = std::max<std::int64_t>(maxScenes, static_cast<std::int64_t>(list.size()));
+    const std::int64_t B = static_cast<std::int64_t>(cat_.bands.size()), OB = static_cast<std::int64_t>(layout.bands.size()),
+                       P = cat_.axis.size();
+    MemoryBudget(config_.compute.memory_mb)
+        .checkBlock("composite", config_.composite.block_size, config_.composite.chunk, [&](int b) {
+          const std::int64_t n = static_cast<std::int64_t>(b) * b;
+          return n * (maxScenes * (2 * B + 1) + P * (2 * OB + 1) + 3);
+        });
+  }
+
+  // The cube of an interrupted run, when its creation finished (it has its
+  // settings and ledger). A job killed while creating it leaves a file without
+  // them, or one HDF5 cannot open: no unit of it is done, so it is made anew.
+  bool openForResume(const Comm& comm) {
+    if (!fs::exists(path_)) {
+      log::info("nothing to resume at ", path_, "; starting a new cube");
+      return false;
+    }
+    std::string why;
+    try {
+      cube_ = Cube::open(path_, comm.raw(), true);
+      if (!cube_.root().hasAttr("composite_settings") || !cube_.hasLedger("composite"))
+        why = "its creation did not finish";
+    } catch (const h5::Error& e) {
+      why = std::string("it does not open (") + e.what() + ")";
+    }
+    why = comm.bcast(comm.root() ? why : std::string(), "composite: resume check");
+    if (why.empty()) return true;
+    if (cube_.file().isOpen()) cube_.close();
+    log::warn("composite: ", path_, ": ", why, "; no unit was finished in it, so a new cube is made");
+    return false;
+  }
+
+  void checkResumable(const CubeLayout& layout, const std::vector<TileGrid>& grids, const std::string& settings,
+                      const std::vector<WorkUnit>& units) {
     const auto mismatch = [&](const std::string& what) {
-      return UsageError(path + ": cannot resume: " + what +
+      return UsageError(path_ + ": cannot resume: " + what +
                         " differ from this configuration; run without --resume to start over");
     };
-    if (!sameLayout(cube.layout(), layout)) throw mismatch("the cube's periods, bands or chunking");
-    if (cube.tiles() != grids) throw mismatch("the cube's tiles or their grids");
-    if (!cube.root().hasAttr("composite_settings") || cube.root().attrString("composite_settings") != settings)
+    if (!sameLayout(cube_.layout(), layout)) throw mismatch("the cube's periods, bands or chunking");
+    if (cube_.tiles() != grids) throw mismatch("the cube's tiles or their grids");
+    if (!cube_.root().hasAttr("composite_settings") || cube_.root().attrString("composite_settings") != settings)
       throw mismatch("the compositing settings (" + settings + ")");
-    if (!cube.hasLedger("composite") || cube.ledgerUnits("composite") != ledgerUnits)
-      throw mismatch("the work units in the ledger");
-    done = cube.ledgerDone("composite");
-    log::info("resuming ", path, ": ", std::count(done.begin(), done.end(), 1), " of ", units.size(),
-              " units already done");
-  } else {
-    if (resume) log::info("nothing to resume at ", path, "; starting a new cube");
-    cube = Cube::create(path, comm, layout, grids);
-    cube.root().setAttr("composite_settings", settings);
-    cube.createLedger("composite", ledgerUnits);  // flushes: from here on, block writes are raw data only
+    const auto recorded = cube_.hasLedger("composite") ? cube_.ledgerUnits("composite") : std::vector<WorkUnit>{};
+    const bool same = recorded.size() == units.size() &&
+                      std::equal(units.begin(), units.end(), recorded.begin(),
+                                 [](const WorkUnit& a, const WorkUnit& b) { return a.sameBlock(b); });
+    if (!same) throw mismatch("the work units in the ledger");
   }
-  const std::vector<WorkUnit> pending = pendingUnits(units, done);
 
-  Engine engine(config, cat, cube, rank);
-  const FaultPlan fault = FaultPlan::fromEnv();
-  const auto tStart = Clock::now();
-  double busy = 0;
-  std::int64_t mine = 0;
-  {
-    SharedCounter finished(comm);
-    Progress progress("composite", static_cast<std::int64_t>(pending.size()), "blocks", rank == 0);
-    {
-      auto source = makeUnitSource(config.composite.scheduler, pending, comm);
-      while (auto u = source->next()) {
-        const auto t0 = Clock::now();
-        try {
-          engine.process(*u);
-        } catch (const h5::Error& e) {
-          throw std::runtime_error(engine.where(cat.tiles[static_cast<size_t>(u->tile)], *u) + ": " + e.what());
-        }
-        ++mine;
-        if (fault.rank == rank && fault.beforeLedger && mine == fault.units) std::raise(SIGKILL);
-        cube.markDone("composite", u->index);  // only after the unit's data are written
-        if (fault.rank == rank && !fault.beforeLedger && mine == fault.units) std::raise(SIGKILL);
-        busy += since(t0);
-        finished.fetchAdd(1);
-        if (rank == 0) progress.set(finished.read());
-      }
-      // Rank 0 keeps the progress line alive until the other ranks finish.
-      if (rank == 0)
-        while (finished.read() < static_cast<long long>(pending.size())) {
-          progress.set(finished.read());
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-    }
-    progress.set(static_cast<std::int64_t>(pending.size()));
-    progress.finish();
+  std::string summary(const PassResult& result) const {
+    std::ostringstream os;
+    os << "composite summary: " << out_.units << " of " << out_.unitsTotal << " blocks written to " << path_ << " in "
+       << Progress::formatDuration(out_.wall) << " (catalog " << Progress::formatDuration(catalogSeconds_) << ")\n";
+    char buf[200];
+    const double phaseSum = out_.read + out_.maskMedian + out_.interpolate + out_.write;
+    std::snprintf(buf, sizeof buf,
+                  "  time over ranks: read/decode %.2f s, mask+median %.2f s, interpolate+indices %.2f s, "
+                  "write %.2f s (%.0f%% read)\n",
+                  out_.read, out_.maskMedian, out_.interpolate, out_.write,
+                  phaseSum > 0 ? 100.0 * out_.read / phaseSum : 0.0);
+    os << buf;
+    os << "  pixels without any clear observation (left as no data): " << out_.noDataPixels << "\n";
+    os << "  input problems skipped: " << cat_.problems.size() << ", failed block reads: " << out_.failedReads << "\n";
+    for (const auto& p : cat_.problems) os << "    " << p.text() << "\n";
+    for (const auto& p : result.problems) os << "    " << p << "\n";
+    os << out_.load.text();
+    return os.str();
   }
-  cube.close();
 
-  CompositeStats st = engine.stats;
-  double phases[4] = {st.read, st.maskMedian, st.interpolate, st.write}, sum[4];
-  CROPMAP_MPI(MPI_Allreduce(phases, sum, 4, MPI_DOUBLE, MPI_SUM, comm));
-  long long counts[4] = {st.observations, st.bytesRead, st.noDataPixels, st.failedReads}, total[4];
-  CROPMAP_MPI(MPI_Allreduce(counts, total, 4, MPI_LONG_LONG, MPI_SUM, comm));
-  CompositeStats out;
-  out.read = sum[0];
-  out.maskMedian = sum[1];
-  out.interpolate = sum[2];
-  out.write = sum[3];
-  out.observations = total[0];
-  out.bytesRead = total[1];
-  out.noDataPixels = total[2];
-  out.failedReads = total[3];
-  out.load = gatherLoad(busy, mine, comm);
-  out.units = static_cast<std::int64_t>(pending.size());
-  out.unitsTotal = static_cast<std::int64_t>(units.size());
-  out.catalog = catalogSeconds;
-  out.cubePath = path;
-  double wall = since(tStart);
-  CROPMAP_MPI(MPI_Allreduce(MPI_IN_PLACE, &wall, 1, MPI_DOUBLE, MPI_MAX, comm));
-  out.wall = wall;
+  const Config& config_;
+  bool resume_;
+  Catalog cat_;
+  double catalogSeconds_ = 0;
+  std::string path_;
+  Cube cube_;
+  std::unique_ptr<Engine> engine_;  // after cube_: destroyed first
+  Clock::time_point tStart_;
+  CompositeStats out_;
+};
 
-  // Failed reads of every rank, listed once.
-  {
-    std::string mineText;
-    for (const auto& f : engine.failures) mineText += f + "\n";
-    int n = static_cast<int>(mineText.size());
-    std::vector<int> lens(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
-    CROPMAP_MPI(MPI_Gather(&n, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, comm));
-    int all = 0;
-    for (int i = 0; i < size; ++i) {
-      displs[static_cast<size_t>(i)] = all;
-      all += lens[static_cast<size_t>(i)];
-    }
-    std::string text(static_cast<size_t>(rank == 0 ? all : 0), '\0');
-    CROPMAP_MPI(MPI_Gatherv(mineText.data(), n, MPI_CHAR, text.data(), lens.data(), displs.data(), MPI_CHAR, 0, comm));
-    if (rank == 0) {
-      std::ostringstream os;
-      os << "composite summary: " << out.units << " of " << out.unitsTotal << " blocks written to " << path << " in "
-         << Progress::formatDuration(out.wall) << " (catalog " << Progress::formatDuration(catalogSeconds) << ")\n";
-      char buf[200];
-      const double phaseSum = out.read + out.maskMedian + out.interpolate + out.write;
-      std::snprintf(buf, sizeof buf,
-                    "  time over ranks: read/decode %.2f s, mask+median %.2f s, interpolate+indices %.2f s, "
-                    "write %.2f s (%.0f%% read)\n",
-                    out.read, out.maskMedian, out.interpolate, out.write,
-                    phaseSum > 0 ? 100.0 * out.read / phaseSum : 0.0);
-      os << buf;
-      os << "  pixels without any clear observation (left as no data): " << out.noDataPixels << "\n";
-      os << "  input problems skipped: " << cat.problems.size() << ", failed block reads: " << out.failedReads << "\n";
-      for (const auto& p : cat.problems) os << "    " << p.text() << "\n";
-      if (!text.empty()) {
-        std::istringstream is(text);
-        std::string line;
-        while (std::getline(is, line)) os << "    " << line << "\n";
-      }
-      os << out.load.text();
-      log::info(os.str());
-    }
-  }
-  return out;
+}  // namespace
+
+CompositeStats runComposite(const Config& config, MPI_Comm comm, bool resume) {
+  CompositeStage stage(config, resume);
+  runBlockStage(stage, Comm(comm));
+  return stage.stats();
 }
 
 }  // namespace cropmap

@@ -1,8 +1,9 @@
 // `cropmap composite`: Sentinel-2 scenes to the cube, in parallel.
 //
-// Every rank takes work units (tile x block) from the scheduler and streams
-// them period by period: read the block window of each scene of the period
-// (SCL and coarser bands brought to the 10 m grid by nearest neighbour),
+// A block stage (scheduler/block_stage.hpp): every rank takes work units
+// (tile x block) from the scheduler and streams them period by period: read
+// the block window of each scene of the period (SCL and coarser bands brought
+// to the 10 m grid by nearest neighbour),
 // convert digital numbers to reflectance with the product's offset and
 // quantification, mask by SCL class, take the per-pixel median of the kept
 // observations with their count, then fill periods without observation,
@@ -10,10 +11,6 @@
 // ledger. Memory per rank is one block times the scenes of one period, whatever
 // the number of scenes and tiles. With --resume, units already in the ledger
 // are skipped; the result equals that of an uninterrupted run.
-//
-// Fault injection for tests: CROPMAP_FAULT_KILL=<rank>:<units>[:before_ledger]
-// makes that rank SIGKILL itself after writing its n-th unit (after marking
-// the ledger, or between the data write and the ledger mark).
 #pragma once
 
 #include <mpi.h>
@@ -22,6 +19,7 @@
 #include <string>
 
 #include "pipeline/config.hpp"
+#include "pipeline/paths.hpp"
 #include "scheduler/work_units.hpp"
 
 namespace cropmap {
@@ -43,8 +41,5 @@ struct CompositeStats {
 
 // Collective. Throws on configuration or input errors (see DESIGN §8).
 CompositeStats runComposite(const Config& config, MPI_Comm comm, bool resume);
-
-// Where the cube of a run lives.
-std::string cubePath(const Config& config);
 
 }  // namespace cropmap

@@ -5,7 +5,6 @@
 
 #include "composite.hpp"
 #include "pipeline/json.hpp"
-#include "stages/bench/bench.hpp"
 #include "stages/commands.hpp"
 
 namespace cropmap {

@@ -4,52 +4,24 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <memory>
 #include <sstream>
-#include <unordered_map>
 
-#include "exchange.hpp"
-#include "pipeline/json.hpp"
 #include "kernels/erosion.hpp"
-#include "kernels/sampling.hpp"
+#include "pipeline/identity.hpp"
+#include "pipeline/json.hpp"
 #include "pipeline/log.hpp"
-#include "pipeline/progress.hpp"
-#include "scheduler/mpi_scheduler.hpp"
+#include "pipeline/memory.hpp"
+#include "pipeline/paths.hpp"
+#include "scheduler/block_stage.hpp"
+#include "stages/commands.hpp"
 
 namespace cropmap {
 
-std::uint64_t codeHash(const std::string& code) {
-  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (unsigned char c : code) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
-int blockEdge(const Cube& cube, int blockSize) {
-  const int c = cube.layout().chunk;
-  return std::max(1, blockSize / c) * c;
-}
-
-std::vector<LedgerUnit> blockUnits(const Cube& cube, int block) {
-  std::vector<LedgerUnit> units;
-  for (size_t t = 0; t < cube.tiles().size(); ++t) {
-    const TileGrid& g = cube.tiles()[t];
-    for (int r = 0; r < g.height; r += block)
-      for (int c = 0; c < g.width; c += block)
-        units.push_back(LedgerUnit{static_cast<int>(t), Window{r, c, std::min(block, g.height - r),
-                                                                 std::min(block, g.width - c)}});
-  }
-  return units;
-}
-
-std::vector<WorkUnit> schedulerUnits(const std::vector<LedgerUnit>& units) {
-  std::vector<WorkUnit> out;
-  for (size_t i = 0; i < units.size(); ++i) {
-    const auto& u = units[i];
-    out.push_back(WorkUnit{static_cast<std::int64_t>(i), u.tile, u.window.row0, u.window.col0, u.window.rows,
-                           u.window.cols, static_cast<double>(u.window.pixels())});
-  }
-  return out;
-}
+std::uint64_t codeHash(const std::string& code) { return fnv1a(code); }
 
 BlockLabels labelBlock(ParcelSource& source, const TileGrid& tile, int tileIndex, const Window& w, int r,
                        std::map<std::uint64_t, std::string>* codes) {
@@ -115,24 +87,21 @@ BlockLabels labelBlock(ParcelSource& source, const TileGrid& tile, int tileIndex
 
 namespace {
 
-// Per-tile counts, flat so that one MPI_Reduce sums them.
-struct TileCounts {
-  int classes = 0;
-  // per class: parcels labelled, pixels labelled, parcels eroded away
-  static constexpr int kScalars = 5;  // ignored, unknown, small, invalid, pixels before erosion (labelled)
-  int stride() const { return 3 * classes + kScalars; }
-};
+// Per-tile counts, flat so that one reduction sums them: per class parcels
+// labelled, pixels labelled, parcels eroded away; then ignored, unknown, too
+// small, invalid, pixels before erosion (of labelled parcels).
+constexpr int kScalars = 5;
+int stride(int classes) { return 3 * classes + kScalars; }
 
 std::string summaryJson(const std::vector<TileGrid>& tiles, const Legend& legend, int level, const std::vector<std::int64_t>& sums,
-                        const TileCounts& tc, const std::map<int, std::map<std::string, std::int64_t>>& unknown,
+                        int K, const std::map<int, std::map<std::string, std::int64_t>>& unknown,
                         const std::string& register_) {
   const auto names = legend.classNames(level);
   std::ostringstream js;
   js << "{\n  \"register\": " << json::str(register_) << ",\n  \"legend\": " << json::str(legend.file)
      << ",\n  \"level\": " << level << ",\n  \"tiles\": {";
   for (size_t t = 0; t < tiles.size(); ++t) {
-    const std::int64_t* s = sums.data() + t * static_cast<size_t>(tc.stride());
-    const int K = tc.classes;
+    const std::int64_t* s = sums.data() + t * static_cast<size_t>(stride(K));
     js << (t ? ",\n" : "\n") << "    " << json::str(tiles[t].name) << ": {\n      \"classes\": [";
     for (int c = 0; c < K; ++c)
       js << (c ? ",\n" : "\n") << "        {\"id\": " << c << ", \"name\": " << json::str(names[c])
@@ -153,42 +122,165 @@ std::string summaryJson(const std::vector<TileGrid>& tiles, const Legend& legend
   return js.str();
 }
 
-}  // namespace
+// Per (tile, parcel) over all blocks, reduced on the parcel's owner rank: a
+// parcel is labelled on a tile when any pixel survived erosion, eroded away
+// when it had pixels and none survived.
+struct Agg {
+  std::int64_t before = 0, after = 0;
+  std::uint64_t codeHash = 0;
+  std::int16_t cls = -1;
+  std::uint8_t status = 0;
+};
 
-int runLabels(CommandContext& ctx) {
-  const Config& cfg = ctx.config;
-  const int rank = ctx.rank(), size = ctx.size();
-  if (cfg.labels.legend.empty()) throw UsageError("labels.legend is not set: give a legend YAML (see configs/legends/)");
-  const Legend legend = Legend::load(cfg.labels.legend);
-  const int K = legend.numClasses(cfg.labels.level);
-  ParcelSource parcels(cfg.labels, legend);
+class LabelsStage : public BlockStage {
+ public:
+  explicit LabelsStage(CommandContext& ctx) : BlockStage("labels"), ctx_(ctx), cfg_(ctx.config) {}
 
-  const std::string cubePath = (std::filesystem::path(cfg.run.output) / "cube.h5").string();
-  if (!std::filesystem::exists(cubePath))
-    throw UsageError(cubePath + ": no cube; run `cropmap composite` with the same configuration first");
-  Cube cube = Cube::open(cubePath, ctx.comm(), true);
-  // Every transformation is built (and so checked) before any collective write.
-  for (const auto& t : cube.tiles()) parcels.prepare(t);
+  UnitPlan prepare(const Comm& comm) override {
+    if (cfg_.labels.legend.empty())
+      throw UsageError("labels.legend is not set: give a legend YAML (see configs/legends/)");
+    legend_ = std::make_unique<Legend>(Legend::load(cfg_.labels.legend));
+    K_ = legend_->numClasses(cfg_.labels.level);
+    parcels_ = std::make_unique<ParcelSource>(cfg_.labels, *legend_);
+    path_ = cubePath(cfg_);
+    if (!std::filesystem::exists(path_))
+      throw UsageError(path_ + ": no cube; run `cropmap composite` with the same configuration first");
+    cube_ = Cube::open(path_, comm.raw(), true);
+    // Every transformation is built (and so checked) before any collective write.
+    for (const auto& t : cube_.tiles()) parcels_->prepare(t);
+    bool meets = false;
+    for (const auto& t : cube_.tiles()) meets = meets || parcels_->meets(t);
+    if (!meets) throw UsageError(misplaced("does not reach any tile"));
 
-  if (ctx.resume && cube.hasLayer("label") && cube.hasLedger("labels") && cube.complete("labels")) {
-    log::info("labels: complete in ", cubePath, "; nothing to do (--resume)");
-    cube.close();
-    return 0;
+    UnitPlan plan;
+    plan.blockEdge = blockEdge(cfg_.composite.block_size, cube_.layout().chunk);
+    MemoryBudget(cfg_.compute.memory_mb).checkBlock("labels", plan.blockEdge, cube_.layout().chunk, [&](int b) {
+      const std::int64_t grown = b + 2 * cfg_.labels.erosion_px;
+      return grown * grown * 13 + static_cast<std::int64_t>(b) * b * 10;  // burn ids, erosion, label and parcel
+    });
+    plan.units = makeUnits(cube_.tiles(), plan.blockEdge);
+    plan.assignment = assignmentOf(cfg_.compute.scheduler);
+    for (const auto& t : cube_.tiles()) plan.tiles.push_back(t.name);
+    const std::string settings = labelSettings();
+    if (ctx_.resume && resumable(plan.units, settings)) {
+      plan.done = cube_.ledgerDone("labels");
+      if (std::all_of(plan.done.begin(), plan.done.end(), [](std::uint8_t d) { return d == 1; })) {
+        log::info("labels: complete in ", path_, "; nothing to do (--resume)");
+        cube_.close();
+        plan.complete = true;
+        return plan;
+      }
+      log::info("labels: resuming ", path_, ": ", std::count(plan.done.begin(), plan.done.end(), 1), " of ",
+                plan.units.size(), " blocks already labelled");
+    } else {
+      createOutputs(plan.units, settings);
+    }
+    outgoing_.assign(static_cast<size_t>(comm.size()), {});
+    size_ = comm.size();
+    log::info("labels: ", parcels_->where(), " (", parcels_->featureCount(), " parcels) onto ", cube_.tiles().size(),
+              " tiles, ", plan.units.size(), " blocks of ", plan.blockEdge, " px, erosion ", cfg_.labels.erosion_px,
+              " px, ", comm.size(), " ranks");
+    return plan;
   }
 
-  const int block = blockEdge(cube, cfg.composite.block_size);
-  const auto units = blockUnits(cube, block);
-  cube.createLayer<std::int16_t>("label", -1);
-  cube.createLayer<std::int64_t>("parcel", 0);
-  {
-    h5::Group root = cube.root();
+  // Every output is a function of its unit alone and the reductions in
+  // finish() are integer sums, so the assignment never changes a result.
+  void process(const WorkUnit& u) override {
+    BlockLabels b = label(u);
+    const TileGrid& tile = cube_.tiles()[static_cast<size_t>(u.tile)];
+    cube_.writeLayer<std::int16_t>(tile.name, "label", u.window(), b.label.data());
+    cube_.writeLayer<std::int64_t>(tile.name, "parcel", u.window(), b.parcel.data());
+    send(b.records);
+  }
+  void commit(const WorkUnit& u) override { cube_.markDone("labels", u.index); }
+  void stop(const Comm&) override { cube_.close(); }
+  // A block labelled before the resume: its parcel records again, without writing.
+  void recount(const WorkUnit& u) override { send(label(u).records); }
+
+  void finish(const Comm& comm, const PassResult&) override {
+    std::map<std::pair<int, std::int64_t>, Agg> agg;
+    for (const auto& r : comm.exchange(outgoing_, "labels: parcel records")) {
+      auto [it, fresh] = agg.try_emplace({r.tile, r.parcel});
+      Agg& a = it->second;
+      if (fresh) {
+        a.codeHash = r.codeHash;
+        a.cls = r.cls;
+        a.status = r.status;
+      }
+      a.before += r.before;
+      a.after += r.after;
+    }
+    outgoing_.clear();
+    const size_t T = cube_.tiles().size();
+    std::vector<std::int64_t> sums(T * static_cast<size_t>(stride()), 0);
+    std::map<std::pair<int, std::uint64_t>, std::int64_t> unknownHere;
+    for (const auto& [key, a] : agg) count(key.first, a, sums, unknownHere);
+    comm.sumInPlace(sums, "labels: per-tile counts");
+    std::ostringstream unk, dict;
+    for (const auto& [key, n] : unknownHere) unk << key.first << ' ' << key.second << ' ' << n << '\n';
+    for (const auto& [h, code] : codes_) dict << h << '\t' << code << '\n';
+    const auto unkAll = comm.gatherText(unk.str(), "labels: unknown codes");
+    const auto dictAll = comm.gatherText(dict.str(), "labels: code names");
+    const std::vector<TileGrid> tiles = cube_.tiles();
+    cube_.close();
+    if (comm.root()) report(tiles, sums, unknownCodes(unkAll, dictAll));
+    std::int64_t labelled = 0;
+    for (size_t t = 0; t < tiles.size(); ++t)
+      for (int c = 0; c < K_; ++c) labelled += sums[t * static_cast<size_t>(stride()) + static_cast<size_t>(K_ + c)];
+    if (labelled == 0) throw UsageError(misplaced("labels no pixel"));
+  }
+
+ private:
+  int stride() const { return cropmap::stride(K_); }
+
+  // A register that labels nothing: named with its CRS and extent next to the tiles'.
+  std::string misplaced(const std::string& what) const {
+    std::string tiles;
+    for (const auto& t : cube_.tiles()) {
+      const auto& g = t.geotransform;
+      char buf[200];
+      std::snprintf(buf, sizeof buf, "%s EPSG:%d (%.0f, %.0f) .. (%.0f, %.0f)", t.name.c_str(), t.epsg, g[0],
+                    g[3] + t.height * g[5], g[0] + t.width * g[1], g[3]);
+      tiles += (tiles.empty() ? "" : "; ") + std::string(buf);
+    }
+    return parcels_->where() + " (" + parcels_->describeExtent() + ") " + what + " of the cube (" + tiles +
+           "). Check the register's declared CRS (projected coordinates tagged EPSG:4326 land elsewhere), "
+           "labels.layer, and that the register covers the tiles";
+  }
+
+  // What decides the layers besides the parcels: a resume needs them unchanged.
+  std::string labelSettings() const {
+    std::ifstream in(cfg_.labels.legend, std::ios::binary);
+    std::string legendText((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return cfg_.sectionYaml("labels") + "block: " + std::to_string(cfg_.composite.block_size) +
+           "\nlegend fnv1a: " + hex64(fnv1a(legendText)) + "\nregister: " + fileIdentity(cfg_.labels.parcels) + "\n";
+  }
+
+  bool resumable(const std::vector<WorkUnit>& units, const std::string& settings) {
+    if (!cube_.hasLayer("label") || !cube_.hasLayer("parcel") || !cube_.hasLedger("labels")) return false;
+    if (!cube_.root().hasAttr("labels_settings") || cube_.root().attrString("labels_settings") != settings) {
+      log::info("labels: the labelling settings changed since the cube was labelled; labelling every block again");
+      return false;
+    }
+    const auto recorded = cube_.ledgerUnits("labels");
+    return recorded.size() == units.size() &&
+           std::equal(units.begin(), units.end(), recorded.begin(),
+                      [](const WorkUnit& a, const WorkUnit& b) { return a.sameBlock(b); });
+  }
+
+  // Collective: the layers, the legend group and the ledger, replacing earlier ones.
+  void createOutputs(const std::vector<WorkUnit>& units, const std::string& settings) {
+    cube_.createLayer<std::int16_t>("label", -1);
+    cube_.createLayer<std::int64_t>("parcel", 0);
+    h5::Group root = cube_.root();
+    root.setAttr("labels_settings", settings);
     h5::Group lg = root.openOrCreateGroup("legend");
-    lg.setAttr("name", legend.name);
-    lg.setAttr("file", legend.file);
-    lg.setAttr("level", static_cast<std::int64_t>(cfg.labels.level));
-    lg.setAttr("class_names", legend.classNames(cfg.labels.level));
+    lg.setAttr("name", legend_->name);
+    lg.setAttr("file", legend_->file);
+    lg.setAttr("level", static_cast<std::int64_t>(cfg_.labels.level));
+    lg.setAttr("class_names", legend_->classNames(cfg_.labels.level));
     std::vector<std::string> colours, codes;
-    for (const auto& c : legend.classes) {
+    for (const auto& c : legend_->classes) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "#%02x%02x%02x", c.colour[0], c.colour[1], c.colour[2]);
       colours.push_back(buf);
@@ -196,104 +288,52 @@ int runLabels(CommandContext& ctx) {
       for (const auto& code : c.codes) list += (list.empty() ? "" : ",") + code;
       codes.push_back(list);
     }
-    lg.setAttr("leaf_class_names", legend.classNames(0));
+    lg.setAttr("leaf_class_names", legend_->classNames(0));
     lg.setAttr("leaf_class_colours", colours);
     lg.setAttr("leaf_class_codes", codes);
     std::vector<std::int64_t> groupOf;
-    for (const auto& c : legend.classes) groupOf.push_back(c.group);
+    for (const auto& c : legend_->classes) groupOf.push_back(c.group);
     lg.setAttr("leaf_class_group", groupOf);
+    cube_.createLedger("labels", units);
+    cube_.flush();
   }
-  cube.createLedger("labels", units);
-  cube.flush();
 
-  log::info("labels: ", parcels.where(), " (", parcels.featureCount(), " parcels) onto ", cube.tiles().size(),
-            " tiles, ", units.size(), " blocks of ", block, " px, erosion ", cfg.labels.erosion_px, " px, ", size,
-            " ranks");
-  // Units from the scheduler (composite.scheduler: static LPT or dynamic):
-  // every output is a function of its unit alone and the reductions below are
-  // integer sums, so the assignment never changes a result.
-  const auto unitSource = makeUnitSource(cfg.composite.scheduler, schedulerUnits(units), ctx.comm());
-  Progress progress("labels", static_cast<std::int64_t>((units.size() + size - 1) / size), "blocks", rank == 0);
-  std::vector<std::vector<ParcelRecord>> outgoing(static_cast<size_t>(size));
-  std::map<std::uint64_t, std::string> codes;
-  double busy = 0;
-  std::int64_t done = 0;
-  while (auto wu = unitSource->next()) {
-    const double t0 = MPI_Wtime();
-    const size_t i = static_cast<size_t>(wu->index);
-    const auto& u = units[i];
-    const TileGrid& tile = cube.tiles()[static_cast<size_t>(u.tile)];
-    BlockLabels b = labelBlock(parcels, tile, u.tile, u.window, cfg.labels.erosion_px, &codes);
-    cube.writeLayer<std::int16_t>(tile.name, "label", u.window, b.label.data());
-    cube.writeLayer<std::int64_t>(tile.name, "parcel", u.window, b.parcel.data());
-    cube.markDone("labels", static_cast<std::int64_t>(i));
-    for (const auto& rec : b.records)
-      outgoing[static_cast<size_t>(ownerOf(static_cast<std::uint64_t>(rec.parcel), size))].push_back(rec);
-    busy += MPI_Wtime() - t0;
-    ++done;
-    progress.add();
+  BlockLabels label(const WorkUnit& u) {
+    const TileGrid& tile = cube_.tiles()[static_cast<size_t>(u.tile)];
+    return labelBlock(*parcels_, tile, u.tile, u.window(), cfg_.labels.erosion_px, &codes_);
   }
-  progress.finish();
-  const LoadReport load = gatherLoad(busy, done, ctx.comm());
-  log::info("labels: load balance max/mean ", load.imbalance(), " (", cfg.composite.scheduler, ")");
 
-  // Per (tile, parcel) over all blocks: a parcel is labelled on a tile when any
-  // pixel survived erosion, eroded away when it had pixels and none survived.
-  const auto received = exchangeRecords(outgoing, ctx.comm());
-  struct Agg {
-    std::int64_t before = 0, after = 0;
-    std::uint64_t codeHash = 0;
-    std::int16_t cls = -1;
-    std::uint8_t status = 0;
-  };
-  std::map<std::pair<int, std::int64_t>, Agg> agg;
-  for (const auto& r : received) {
-    auto [it, fresh] = agg.try_emplace({r.tile, r.parcel});
-    Agg& a = it->second;
-    if (fresh) {
-      a.codeHash = r.codeHash;
-      a.cls = r.cls;
-      a.status = r.status;
-    }
-    a.before += r.before;
-    a.after += r.after;
+  void send(const std::vector<ParcelRecord>& records) {
+    for (const auto& rec : records)
+      outgoing_[static_cast<size_t>(ownerOf(static_cast<std::uint64_t>(rec.parcel), size_))].push_back(rec);
   }
-  TileCounts tc{K};
-  const size_t T = cube.tiles().size();
-  std::vector<std::int64_t> counts(T * static_cast<size_t>(tc.stride()), 0), sums(counts.size(), 0);
-  std::map<std::pair<int, std::uint64_t>, std::int64_t> unknownHere;
-  for (const auto& [key, a] : agg) {
-    std::int64_t* s = counts.data() + static_cast<size_t>(key.first) * static_cast<size_t>(tc.stride());
+
+  void count(int tile, const Agg& a, std::vector<std::int64_t>& sums,
+             std::map<std::pair<int, std::uint64_t>, std::int64_t>& unknownHere) const {
+    std::int64_t* s = sums.data() + static_cast<size_t>(tile) * static_cast<size_t>(stride());
     switch (static_cast<ParcelStatus>(a.status)) {
       case ParcelStatus::labelled:
         if (a.after > 0) {
           s[a.cls] += 1;
-          s[K + a.cls] += a.after;
+          s[K_ + a.cls] += a.after;
         } else {
-          s[2 * K + a.cls] += 1;
+          s[2 * K_ + a.cls] += 1;
         }
-        s[3 * K + 4] += a.before;
+        s[3 * K_ + 4] += a.before;
         break;
-      case ParcelStatus::ignored: s[3 * K] += 1; break;
+      case ParcelStatus::ignored: s[3 * K_] += 1; break;
       case ParcelStatus::unknown:
-        s[3 * K + 1] += 1;
-        unknownHere[{key.first, a.codeHash}] += 1;
+        s[3 * K_ + 1] += 1;
+        unknownHere[{tile, a.codeHash}] += 1;
         break;
-      case ParcelStatus::small: s[3 * K + 2] += 1; break;
-      case ParcelStatus::invalid: s[3 * K + 3] += 1; break;
+      case ParcelStatus::small: s[3 * K_ + 2] += 1; break;
+      case ParcelStatus::invalid: s[3 * K_ + 3] += 1; break;
     }
   }
-  CROPMAP_MPI(MPI_Reduce(counts.data(), sums.data(), static_cast<int>(counts.size()), MPI_INT64_T, MPI_SUM, 0,
-                         ctx.comm()));
-  std::ostringstream unk, dict;
-  for (const auto& [key, n] : unknownHere) unk << key.first << ' ' << key.second << ' ' << n << '\n';
-  for (const auto& [h, code] : codes) dict << h << '\t' << code << '\n';
-  const auto unkAll = gatherText(unk.str(), 0, ctx.comm());
-  const auto dictAll = gatherText(dict.str(), 0, ctx.comm());
-  const std::vector<TileGrid> tiles = cube.tiles();
-  cube.close();
 
-  if (rank == 0) {
+  // Per tile: unknown code -> parcels, from every rank's counts and code names.
+  static std::map<int, std::map<std::string, std::int64_t>> unknownCodes(const std::vector<std::string>& unkAll,
+                                                                        const std::vector<std::string>& dictAll) {
     std::map<std::uint64_t, std::string> names;
     for (const auto& text : dictAll) {
       std::istringstream in(text);
@@ -311,32 +351,68 @@ int runLabels(CommandContext& ctx) {
       std::int64_t n;
       while (in >> t >> h >> n) unknown[t][names.count(h) ? names[h] : "?"] += n;
     }
-    const std::string path = (std::filesystem::path(cfg.run.output) / "labels_summary.json").string();
-    writeTextAtomically(path, summaryJson(tiles, legend, cfg.labels.level, sums, tc, unknown, parcels.where()));
-    const auto names0 = legend.classNames(cfg.labels.level);
-    for (size_t t = 0; t < T; ++t) {
-      const std::int64_t* s = sums.data() + t * static_cast<size_t>(tc.stride());
+    return unknown;
+  }
+
+  void report(const std::vector<TileGrid>& tiles, const std::vector<std::int64_t>& sums,
+              const std::map<int, std::map<std::string, std::int64_t>>& unknown) const {
+    const std::string path = (std::filesystem::path(cfg_.run.output) / "labels_summary.json").string();
+    writeTextAtomically(path, summaryJson(tiles, *legend_, cfg_.labels.level, sums, K_, unknown,
+                                          parcels_->where()));
+    for (size_t t = 0; t < tiles.size(); ++t) {
+      const std::int64_t* s = sums.data() + t * static_cast<size_t>(stride());
       std::int64_t parcels = 0, pixels = 0, eroded = 0;
       int empty = 0;
-      for (int c = 0; c < K; ++c) {
+      for (int c = 0; c < K_; ++c) {
         parcels += s[c];
-        pixels += s[K + c];
-        eroded += s[2 * K + c];
+        pixels += s[K_ + c];
+        eroded += s[2 * K_ + c];
         empty += s[c] == 0;
       }
-      log::info("labels: tile ", tiles[t].name, ": ", parcels, " parcels, ", pixels, " pixels in ", K - empty, "/",
-                K, " classes; eroded away ", eroded, ", too small ", s[3 * K + 2], ", ignored ", s[3 * K],
-                ", unknown code ", s[3 * K + 1], ", invalid ", s[3 * K + 3]);
+      log::info("labels: tile ", tiles[t].name, ": ", parcels, " parcels, ", pixels, " pixels in ", K_ - empty, "/",
+                K_, " classes; eroded away ", eroded, ", too small ", s[3 * K_ + 2], ", ignored ", s[3 * K_],
+                ", unknown code ", s[3 * K_ + 1], ", invalid ", s[3 * K_ + 3]);
       auto u = unknown.find(static_cast<int>(t));
       if (u != unknown.end()) {
         std::string list;
-        for (const auto& [code, n] : u->second) list += (list.empty() ? "" : ", ") + ("'" + code + "' x" + std::to_string(n));
-        log::warn("labels: tile ", tiles[t].name, ": codes not in the legend ", legend.file, ": ", list);
+        for (const auto& [code, n] : u->second)
+          list += (list.empty() ? "" : ", ") + ("'" + code + "' x" + std::to_string(n));
+        log::warn("labels: tile ", tiles[t].name, ": codes not in the legend ", legend_->file, ": ", list);
       }
     }
     log::info("labels: summary in ", path);
   }
+
+  CommandContext& ctx_;
+  const Config& cfg_;
+  std::unique_ptr<Legend> legend_;
+  std::unique_ptr<ParcelSource> parcels_;
+  int K_ = 0, size_ = 1;
+  std::string path_;
+  Cube cube_;
+  std::vector<std::vector<ParcelRecord>> outgoing_;  // by owner rank
+  std::map<std::uint64_t, std::string> codes_;       // unknown codes seen, by hash
+};
+
+}  // namespace
+
+int runLabels(CommandContext& ctx) {
+  LabelsStage stage(ctx);
+  runBlockStage(stage, Comm(ctx.comm()));
   return 0;
+}
+
+Command labelsCommand() {
+  Command c;
+  c.name = "labels";
+  c.summary = "rasterize the parcel register onto the cube: label and parcel layers, per-tile summary";
+  c.description =
+      "Reads labels.parcels (GeoPackage, Shapefile, FlatGeobuf, GeoJSON) block by block, maps crop codes\n"
+      "through labels.legend, reprojects to each tile's UTM grid, rasterizes by the pixel-centre rule,\n"
+      "erodes every parcel by labels.erosion_px and writes /tiles/<T>/label and /parcel into\n"
+      "<run.output>/cube.h5. Writes <run.output>/labels_summary.json.";
+  c.run = runLabels;
+  return c;
 }
 
 }  // namespace cropmap

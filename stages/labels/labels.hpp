@@ -8,6 +8,9 @@
 // every tile it covers. Per-parcel outcomes are reduced over blocks and ranks
 // into a per-tile summary (parcels and pixels per class, ignored, unknown codes,
 // too small, invalid, eroded away), logged and written as labels_summary.json.
+// A block stage (scheduler/block_stage.hpp) with a ledger: --resume with
+// unchanged labelling settings continues at the first block not labelled and
+// recounts the finished blocks' parcels for the summary.
 #pragma once
 
 #include <cstdint>
@@ -42,15 +45,7 @@ struct BlockLabels {
 BlockLabels labelBlock(ParcelSource& source, const TileGrid& tile, int tileIndex, const Window& window,
                        int erosionPx, std::map<std::uint64_t, std::string>* codes = nullptr);
 
-// Windows of size `block` (a multiple of the cube chunk) covering every tile.
-std::vector<LedgerUnit> blockUnits(const Cube& cube, int block);
-// Block edge from composite.block_size rounded down to a multiple of the chunk.
-int blockEdge(const Cube& cube, int blockSize);
-
 std::uint64_t codeHash(const std::string& code);
-
-// The units as the scheduler takes them (cost: pixels of the window).
-std::vector<WorkUnit> schedulerUnits(const std::vector<LedgerUnit>& units);
 
 int runLabels(CommandContext& ctx);
 

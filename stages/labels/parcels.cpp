@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "pipeline/log.hpp"
@@ -187,6 +189,36 @@ std::vector<Parcel> ParcelSource::query(const TileGrid& tile, const std::array<d
   if (CPLGetLastErrorType() >= CE_Failure)
     throw std::runtime_error(where_ + ": reading features for tile " + tile.name + " failed: " + gdal::lastError());
   return out;
+}
+
+namespace {
+std::array<double, 4> layerExtent(OGRLayer* l) {
+  OGREnvelope e;
+  if (l->GetExtent(&e, TRUE) != OGRERR_NONE) return {0, 0, 0, 0};
+  return {e.MinX, e.MinY, e.MaxX, e.MaxY};
+}
+}  // namespace
+
+std::string ParcelSource::describeExtent() {
+  const auto e = layerExtent(layer_.layer);
+  const int epsg = gdal::epsgOf(*srs_);
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "extent (%.6g, %.6g) .. (%.6g, %.6g)", e[0], e[1], e[2], e[3]);
+  return "CRS " + (epsg ? "EPSG:" + std::to_string(epsg) + " " : std::string()) + "'" + srs_->GetName() + "', " + buf;
+}
+
+bool ParcelSource::meets(const TileGrid& tile) {
+  const auto e = layerExtent(layer_.layer);
+  std::array<double, 4> b{};
+  try {
+    b = gdal::transformBounds(forward(tile), e, where_ + ": extent to tile " + tile.name);
+  } catch (const std::exception&) {
+    return false;
+  }
+  const auto& g = tile.geotransform;
+  const double x0 = g[0], x1 = g[0] + tile.width * g[1];
+  const double y0 = std::min(g[3], g[3] + tile.height * g[5]), y1 = std::max(g[3], g[3] + tile.height * g[5]);
+  return std::isfinite(b[0]) && b[0] < x1 && b[2] > x0 && b[1] < y1 && b[3] > y0;
 }
 
 }  // namespace cropmap

@@ -55,6 +55,12 @@ class ParcelSource {
   // Builds (and so checks) the transformations to and from the tile CRS.
   void prepare(const TileGrid& tile) { forward(tile); }
 
+  // The layer's extent in its own CRS with the CRS named, for messages.
+  std::string describeExtent();
+  // True when the layer's extent, reprojected, meets the tile (false also when
+  // the extent cannot be reprojected: coordinates outside the declared CRS).
+  bool meets(const TileGrid& tile);
+
   // Reprojects one point of the register's CRS into the tile's CRS (tests and messages).
   std::array<double, 2> toTile(const TileGrid& tile, double x, double y);
 

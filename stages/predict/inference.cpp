@@ -88,6 +88,8 @@ std::unique_ptr<Classifier> Classifier::load(const std::string& path, int thread
 
 std::vector<std::string> Classifier::architectures() { return modelNames(); }
 
+bool ModelInfo::earlyStopping() const { return modelKind(name).earlyStopping; }
+
 std::unique_ptr<Classifier> Classifier::untrained(const std::string& name, int periods, int bands,
                                                   const std::vector<std::string>& classNames,
                                                   const std::vector<int>& lstmHidden, int threads) {

@@ -23,7 +23,7 @@ struct ModelInfo {
   std::string name;  // lstm | earlyrnn | tempcnn
   int periods = 0, bands = 0;
   std::vector<std::string> classNames, bandNames, periodStarts;
-  bool earlyStopping() const { return name == "earlyrnn"; }
+  bool earlyStopping() const;  // the model table's property
 };
 
 class Classifier {

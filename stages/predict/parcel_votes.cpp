@@ -96,103 +96,25 @@ std::vector<ParcelSummary> ParcelVotes::summarise() const {
   return out;
 }
 
-namespace {
-// splitmix64 finaliser: consecutive parcel ids (often sorted by region) spread evenly over owners.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-std::vector<int> displacements(const std::vector<int>& counts) {
-  std::vector<int> d(counts.size(), 0);
-  for (std::size_t i = 1; i < counts.size(); ++i) d[i] = d[i - 1] + counts[i - 1];
-  return d;
-}
-
-int checkedInt(std::size_t n, const char* what) {
-  if (n > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-    throw std::runtime_error(std::string("parcel reduction: ") + what + " exceeds the 2^31 element limit of MPI counts");
-  return static_cast<int>(n);
-}
-}  // namespace
-
-std::vector<ParcelSummary> reduceParcelVotes(const ParcelVotes& local, MPI_Comm comm, int root) {
-  int rank = 0, size = 1;
-  CROPMAP_MPI(MPI_Comm_rank(comm, &rank));
-  CROPMAP_MPI(MPI_Comm_size(comm, &size));
+std::vector<ParcelSummary> reduceParcelVotes(const ParcelVotes& local, MPI_Comm raw, int root) {
+  const Comm comm(raw);
   const std::size_t rs = local.recordSize();
   const std::vector<std::int64_t> records = local.pack();
 
   // 1. Every parcel's records go to its owner rank.
-  std::vector<std::vector<std::int64_t>> outgoing(static_cast<std::size_t>(size));
+  std::vector<std::vector<std::int64_t>> outgoing(static_cast<std::size_t>(comm.size()));
   for (std::size_t r = 0; r < records.size() / rs; ++r) {
-    const auto owner = static_cast<std::size_t>(mix(static_cast<std::uint64_t>(records[r * rs])) %
-                                                static_cast<std::uint64_t>(size));
-    outgoing[owner].insert(outgoing[owner].end(), records.begin() + static_cast<std::ptrdiff_t>(r * rs),
-                           records.begin() + static_cast<std::ptrdiff_t>((r + 1) * rs));
+    auto& to = outgoing[static_cast<std::size_t>(ownerOf(static_cast<std::uint64_t>(records[r * rs]), comm.size()))];
+    to.insert(to.end(), records.begin() + static_cast<std::ptrdiff_t>(r * rs),
+              records.begin() + static_cast<std::ptrdiff_t>((r + 1) * rs));
   }
-  std::vector<int> sendCounts(static_cast<std::size_t>(size)), recvCounts(static_cast<std::size_t>(size));
-  std::vector<std::int64_t> sendBuf;
-  for (int p = 0; p < size; ++p) {
-    sendCounts[static_cast<std::size_t>(p)] = checkedInt(outgoing[static_cast<std::size_t>(p)].size(), "send buffer");
-    sendBuf.insert(sendBuf.end(), outgoing[static_cast<std::size_t>(p)].begin(), outgoing[static_cast<std::size_t>(p)].end());
-  }
+  const std::vector<std::int64_t> received = comm.exchange(outgoing, "predict: parcel votes");
   outgoing.clear();
-  CROPMAP_MPI(MPI_Alltoall(sendCounts.data(), 1, MPI_INT, recvCounts.data(), 1, MPI_INT, comm));
-  std::size_t recvTotal = 0;
-  for (int c : recvCounts) recvTotal += static_cast<std::size_t>(c);
-  checkedInt(recvTotal, "receive buffer");
-  std::vector<std::int64_t> recvBuf(std::max<std::size_t>(recvTotal, 1));
-  const auto sendDispl = displacements(sendCounts), recvDispl = displacements(recvCounts);
-  CROPMAP_MPI(MPI_Alltoallv(sendBuf.data(), sendCounts.data(), sendDispl.data(), MPI_INT64_T, recvBuf.data(),
-                            recvCounts.data(), recvDispl.data(), MPI_INT64_T, comm));
-  sendBuf.clear();
-  sendBuf.shrink_to_fit();
 
   // 2. Owners reduce their parcels and summarise them.
   ParcelVotes owned(local.classes());
-  owned.unpack(recvBuf.data(), recvTotal);
-  recvBuf.clear();
-  recvBuf.shrink_to_fit();
-  const std::vector<ParcelSummary> mine = owned.summarise();
-
-  // 3. Summaries gathered on root: (parcel, class, pixels) as int64 and
-  //    (share, confidence) as double.
-  std::vector<std::int64_t> ints;
-  std::vector<double> reals;
-  for (const auto& s : mine) {
-    ints.insert(ints.end(), {s.parcel, s.cls, s.pixels});
-    reals.insert(reals.end(), {s.share, s.meanConfidence});
-  }
-  const int n = checkedInt(mine.size(), "parcel summaries");
-  std::vector<int> counts(static_cast<std::size_t>(size), 0);
-  CROPMAP_MPI(MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm));
-  std::vector<int> c3(counts.size()), c2(counts.size());
-  std::size_t total = 0;
-  for (std::size_t i = 0; i < counts.size(); ++i) {
-    c3[i] = checkedInt(3 * static_cast<std::size_t>(counts[i]), "gathered summaries");
-    c2[i] = 2 * counts[i];
-    total += static_cast<std::size_t>(counts[i]);
-  }
-  std::vector<std::int64_t> allInts(rank == root ? std::max<std::size_t>(3 * total, 1) : 1);
-  std::vector<double> allReals(rank == root ? std::max<std::size_t>(2 * total, 1) : 1);
-  const auto d3 = displacements(c3), d2 = displacements(c2);
-  CROPMAP_MPI(MPI_Gatherv(ints.data(), 3 * n, MPI_INT64_T, allInts.data(), c3.data(), d3.data(), MPI_INT64_T, root,
-                          comm));
-  CROPMAP_MPI(MPI_Gatherv(reals.data(), 2 * n, MPI_DOUBLE, allReals.data(), c2.data(), d2.data(), MPI_DOUBLE, root,
-                          comm));
-  std::vector<ParcelSummary> out;
-  if (rank != root) return out;
-  out.resize(total);
-  for (std::size_t i = 0; i < total; ++i) {
-    out[i].parcel = allInts[3 * i];
-    out[i].cls = static_cast<int>(allInts[3 * i + 1]);
-    out[i].pixels = allInts[3 * i + 2];
-    out[i].share = allReals[2 * i];
-    out[i].meanConfidence = allReals[2 * i + 1];
-  }
+  owned.unpack(received.data(), received.size());
+  std::vector<ParcelSummary> out = comm.gatherv(owned.summarise(), "predict: parcel summaries", root);
   std::sort(out.begin(), out.end(), [](const ParcelSummary& a, const ParcelSummary& b) { return a.parcel < b.parcel; });
   return out;
 }
@@ -219,17 +141,14 @@ std::int64_t writeParcelFile(const LabelsSection& labels, const std::vector<Parc
                              const std::vector<std::string>& classNames, const std::string& outPath) {
   if (labels.parcels.empty())
     throw UsageError("labels.parcels is not set: the parcel file needs the register the labels came from");
-  auto src = gdal::openVector(labels.parcels);
-  OGRLayer* in = labels.layer.empty() ? src->GetLayer(0) : src->GetLayerByName(labels.layer.c_str());
-  if (!in)
-    throw UsageError(labels.parcels + ": no layer '" + labels.layer + "' (labels.layer)");
-  const std::string where = labels.parcels + " (layer '" + in->GetName() + "')";
+  const gdal::VectorLayer source = gdal::openLayer(labels.parcels, labels.layer);
+  OGRLayer* in = source.layer;
+  const std::string where = source.where();
   OGRFeatureDefn* defn = in->GetLayerDefn();
   int idField = -1;
   bool idIsString = false;
   if (!labels.id_field.empty()) {
-    idField = defn->GetFieldIndex(labels.id_field.c_str());
-    if (idField < 0) throw UsageError(where + ": no field '" + labels.id_field + "' (labels.id_field)");
+    idField = gdal::fieldIndex(source, labels.id_field, "labels.id_field");
     idIsString = defn->GetFieldDefn(idField)->GetType() == OFTString;
   }
 

@@ -3,7 +3,7 @@
 //
 // Memory is bounded by the number of parcels, not pixels: every rank keeps per
 // parcel one count per class and a confidence sum while it maps its blocks.
-// The per-rank tables are then reduced by parcel owner (id modulo ranks, one
+// The per-rank tables are then reduced by parcel owner (ownerOf in pipeline/mpi, one
 // all-to-all), so no rank ever holds every parcel's class counts; only the
 // small per-parcel summaries are gathered on the writing rank. Counts and sums
 // are integers, so the result does not depend on how many ranks did the work.

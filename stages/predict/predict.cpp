@@ -1,12 +1,13 @@
 #include "predict.hpp"
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
-#include <thread>
 
 #include "inference.hpp"
 #include "kernels/metrics.hpp"
@@ -16,11 +17,12 @@
 #include "pipeline/gdal_io.hpp"
 #include "pipeline/legend.hpp"
 #include "pipeline/log.hpp"
+#include "pipeline/memory.hpp"
 #include "pipeline/mpi.hpp"
-#include "pipeline/progress.hpp"
-#include "scheduler/mpi_scheduler.hpp"
+#include "pipeline/identity.hpp"
 #include "pipeline/json.hpp"
-#include "stages/train/train.hpp"
+#include "pipeline/paths.hpp"
+#include "scheduler/block_stage.hpp"
 
 namespace po = boost::program_options;
 
@@ -36,8 +38,8 @@ std::string PredictPaths::summary() const { return (fs::path(output) / "predict_
 PredictPaths PredictPaths::fromConfig(const Config& c) {
   PredictPaths p;
   p.output = c.run.output;
-  p.cube = (fs::path(c.run.output) / "cube.h5").string();
-  p.model = c.predict.model.empty() ? (fs::path(trainOutputDir(c)) / "model.pt").string() : c.predict.model;
+  p.cube = cubePath(c);
+  p.model = c.predict.model.empty() ? modelPath(c) : c.predict.model;
   return p;
 }
 
@@ -73,19 +75,11 @@ MapStyle makeStyle(const Config& cfg, const ModelInfo& model, const Cube& cube) 
   return s;
 }
 
-std::string fileIdentity(const std::string& path) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  const auto time = fs::last_write_time(path, ec).time_since_epoch().count();
-  return fs::absolute(path).string() + " size " + std::to_string(size) + " mtime " + std::to_string(time);
-}
-
 // What the parts were made from; parts from anything else are not reused.
 // The cube is identified by the configuration it was composited with, so a
 // cube rebuilt under the same path invalidates the parts too.
 std::string manifestText(const PredictPaths& paths, const ModelInfo& model, const Cube& cube, int block) {
-  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (unsigned char ch : cube.layout().configYaml) h = (h ^ ch) * 1099511628211ULL;
+  const std::uint64_t h = fnv1a(cube.layout().configYaml);
   std::ostringstream m;
   m << "cropmap predict parts\n"
     << "model: " << (model.path.rfind("untrained ", 0) == 0 ? model.path : fileIdentity(model.path)) << "\n"
@@ -116,41 +110,85 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-void writeTextAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    out.close();
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-  }
-  fs::rename(tmp, path);
-}
-
-int bcastInt(int v, MPI_Comm comm) {
-  CROPMAP_MPI(MPI_Bcast(&v, 1, MPI_INT, 0, comm));
-  return v;
-}
-
-// The per-unit work and what it accumulates on this rank.
-class UnitWorker {
+// The predict stage on the block driver: prepare decides between a fresh
+// start, a resume from the parts and "complete"; finish assembles the maps,
+// reduces the parcel votes and the test-split accuracy, and writes the summary.
+class PredictStage : public BlockStage {
  public:
-  UnitWorker(Cube& cube, Classifier& classifier, const MapStyle& style, const PredictPaths& paths, int batch,
-             bool parcels, bool accuracy)
-      : cube_(cube),
-        classifier_(classifier),
-        style_(style),
-        paths_(paths),
-        batch_(batch),
-        parcels_(parcels),
-        accuracy_(accuracy),
-        votes_(static_cast<int>(style.classNames.size())),
-        confusion_(static_cast<int>(style.classNames.size())) {}
+  PredictStage(const Config& cfg, const PredictPaths& paths, const PredictOptions& options, Classifier* classifier)
+      : BlockStage("predict"), cfg_(cfg), paths_(paths), options_(options), classifierOverride_(classifier) {}
+
+  UnitPlan prepare(const Comm& comm) override {
+    if (!fs::exists(paths_.cube))
+      throw UsageError(paths_.cube + ": no cube; run `cropmap composite` with the same configuration first");
+    if (!classifierOverride_) owned_ = Classifier::load(paths_.model, cfg_.threads());
+    Classifier& classifier = classifierOverride_ ? *classifierOverride_ : *owned_;
+    const ModelInfo& model = classifier.info();
+    cube_ = Cube::open(paths_.cube, comm.raw(), false);
+    if (cube_.periods() != model.periods || cube_.bands() != model.bands)
+      throw UsageError(model.path + " expects " + std::to_string(model.periods) + " periods x " +
+                       std::to_string(model.bands) + " bands; " + paths_.cube + " has " +
+                       std::to_string(cube_.periods()) + " x " + std::to_string(cube_.bands()));
+    if (!model.bandNames.empty() && model.bandNames != cube_.layout().bands)
+      throw UsageError(model.path + " was trained on other bands than " + paths_.cube + " holds");
+    const auto& periods = cube_.layout().periods;
+    if (!model.periodStarts.empty() && model.periodStarts != periods) {
+      const std::string what = model.path + " was trained on periods " + model.periodStarts.front() + " .. " +
+                               model.periodStarts.back() + ", " + paths_.cube + " holds " + periods.front() + " .. " +
+                               periods.back();
+      if (!cfg_.predict.allow_other_periods)
+        throw UsageError(what + ": the model would read shifted phenology. Use a model trained on the cube's "
+                                "period axis (composite.year, start_month, period), or set "
+                                "predict.allow_other_periods: true to apply it anyway");
+      log::warn("predict: ", what, "; applied anyway (predict.allow_other_periods)");
+    }
+    style_ = makeStyle(cfg_, model, cube_);
+    parcels_ = options_.parcels && cfg_.predict.parcels && cube_.hasLayer("parcel") && !cfg_.labels.parcels.empty();
+    accuracy_ = cube_.hasLayer("label") && cube_.hasLayer("split");
+    if (options_.parcels && cfg_.predict.parcels && !parcels_)
+      log::warn("predict: no parcel file written: ", cfg_.labels.parcels.empty()
+                                                         ? "labels.parcels is not set"
+                                                         : "the cube has no parcel layer (run `cropmap labels`)");
+    const std::int64_t PB = static_cast<std::int64_t>(cube_.periods()) * cube_.bands();
+    MemoryBudget(cfg_.compute.memory_mb)
+        .checkBlock("predict", cfg_.composite.block_size, cube_.layout().chunk, [&](int b) {
+          // the block's series (stored and as floats), the map bands, the layers, the valid-pixel index
+          return static_cast<std::int64_t>(b) * b * (6 * PB + 25);
+        });
+    UnitPlan plan;
+    plan.blockEdge = cfg_.composite.block_size;
+    plan.units = makeUnits(cube_.tiles(), plan.blockEdge);
+    plan.assignment = assignmentOf(cfg_.compute.scheduler);
+    for (const auto& t : cube_.tiles()) {
+      plan.tiles.push_back(t.name);
+      report_.maps.push_back(mapPath(t));
+    }
+    manifest_ = manifestText(paths_, model, cube_, plan.blockEdge);
+    plan.done.assign(plan.units.size(), 0);
+    plan.complete = comm.bcast(comm.root() ? startOrResume(plan) : 0, "predict: resume decision") != 0;
+    if (plan.complete) {
+      log::info("predict: complete for this model and cube (", completePath(), "); nothing to do (--resume)");
+      return plan;
+    }
+    plan.done = comm.bcast(plan.done, "predict: units done before");
+    units_ = plan.units;
+    votes_ = std::make_unique<ParcelVotes>(static_cast<int>(style_.classNames.size()));
+    confusion_ = std::make_unique<ConfusionMatrix>(static_cast<int>(style_.classNames.size()));
+    const auto resumed = std::count(plan.done.begin(), plan.done.end(), 1);
+    report_.units = static_cast<std::int64_t>(plan.units.size());
+    report_.unitsSkipped = resumed;
+    log::info("predict: ", model.name, " model ", model.path, " on ", cube_.tiles().size(), " tiles, ",
+              plan.units.size(), " units of ", plan.blockEdge, " px",
+              resumed ? ", " + std::to_string(resumed) + " done before" : "", "; ", comm.size(), " ranks x ",
+              cfg_.threads(), " threads");
+    classifier_ = &classifier;
+    return plan;
+  }
 
   // Classify one unit and write its part.
-  void run(const WorkUnit& u) {
+  void process(const WorkUnit& u) override {
     const TileGrid& grid = cube_.tiles()[static_cast<size_t>(u.tile)];
-    const Window w{u.row0, u.col0, u.rows, u.cols};
+    const Window w = u.window();
     const int P = cube_.periods(), B = cube_.bands();
     const size_t n = static_cast<size_t>(w.pixels());
     const auto& layout = cube_.layout();
@@ -182,7 +220,7 @@ class UnitWorker {
     cls_.resize(valid_.size());
     conf_.resize(valid_.size());
     stop_.resize(valid_.size());
-    if (nv > 0) classifier_.classify(x_.data(), nv, batch_, cls_.data(), conf_.data(), stop_.data());
+    if (nv > 0) classifier_->classify(x_.data(), nv, cfg_.predict.batch_size, cls_.data(), conf_.data(), stop_.data());
     BlockMap block(w, style_.bands());
     for (size_t v = 0; v < valid_.size(); ++v) {
       block.band(0)[valid_[v]] = cls_[v];
@@ -203,26 +241,100 @@ class UnitWorker {
   }
 
   // Count the votes and accuracy of a unit finished before a resume, from its part.
-  void recount(const WorkUnit& u) {
+  void recount(const WorkUnit& u) override {
     if (!parcels_ && !accuracy_) return;
     const TileGrid& grid = cube_.tiles()[static_cast<size_t>(u.tile)];
-    const Window w{u.row0, u.col0, u.rows, u.cols};
     auto t0 = Clock::now();
-    BlockMap block = readPart(partPath(paths_.parts(), grid.name, w), w, style_.bands());
-    readLayers(grid.name, w);
+    BlockMap block = readPart(partPath(paths_.parts(), grid.name, u.window()), u.window(), style_.bands());
+    readLayers(grid.name, u.window());
     read_ += since(t0);
     t0 = Clock::now();
     tally(block);
     other_ += since(t0);
   }
 
-  ParcelVotes& votes() { return votes_; }
-  ConfusionMatrix& confusion() { return confusion_; }
-  std::int64_t pixels() const { return pixels_; }
-  std::int64_t validPixels() const { return validPixels_; }
-  double read_ = 0, infer_ = 0, write_ = 0, other_ = 0;
+  void finish(const Comm& comm, const PassResult& result) override {
+    report_.imbalance = result.load.imbalance();
+    report_.loadText = result.load.text();
+    assemble(comm);
+    auto t0 = Clock::now();
+    if (parcels_) {
+      const auto summaries = reduceParcelVotes(*votes_, comm.raw(), 0);
+      if (comm.root()) {
+        report_.parcels = writeParcelFile(cfg_.labels, summaries, style_.classNames, paths_.parcels());
+        if (report_.parcels < static_cast<std::int64_t>(summaries.size()))
+          log::warn("predict: ", summaries.size() - static_cast<size_t>(report_.parcels),
+                    " parcel ids of the cube were not found in ", cfg_.labels.parcels);
+      }
+    }
+    if (accuracy_) {
+      comm.sumInPlace(confusion_->counts(), "predict: test-split confusion matrix");
+      const auto r = scoreConfusion(*confusion_);
+      report_.testPixels = r.samples;
+      report_.testAccuracy = r.overallAccuracy;
+    }
+    const std::int64_t testMissing = comm.sum(testWithoutPrediction_, "predict: test pixels without prediction");
+    other_ += since(t0);
+
+    report_.pixels = comm.sum(pixels_, "predict: pixels");
+    report_.validPixels = comm.sum(validPixels_, "predict: pixels with data");
+    report_.read = comm.sum(read_, "predict: read time");
+    report_.infer = comm.sum(infer_, "predict: inference time");
+    report_.write = comm.sum(write_, "predict: write time");
+    report_.other = comm.sum(other_, "predict: other time");
+    report_.parcels = comm.bcast(report_.parcels, "predict: parcels written");
+    if (comm.root()) writeSummary(comm, testMissing);
+    comm.barrier("predict: complete");
+  }
+
+  void stop(const Comm&) override { cube_.close(); }
+
+  PredictReport& report() { return report_; }
 
  private:
+  std::string mapPath(const TileGrid& t) const { return (fs::path(paths_.maps()) / (t.name + ".tif")).string(); }
+  std::string pngPath(const TileGrid& t) const { return (fs::path(paths_.maps()) / (t.name + ".png")).string(); }
+  std::string manifestPath() const { return (fs::path(paths_.parts()) / "manifest.txt").string(); }
+  std::string completePath() const { return (fs::path(paths_.maps()) / ".predict-complete").string(); }
+  std::string completeMarker() const { return completeText(manifest_, cfg_, parcels_, options_); }
+
+  // Rank 0 decides and touches the file system: 1 when the outputs are
+  // complete for this model and cube (--resume); otherwise the parts are
+  // reused (--resume with the same manifest) or cleared, and plan.done says
+  // which units have a part.
+  int startOrResume(UnitPlan& plan) {
+    bool mapsThere = true;
+    for (const auto& m : report_.maps) mapsThere = mapsThere && fs::exists(m);
+    if (options_.resume && slurp(completePath()) == completeMarker() && mapsThere &&
+        (!parcels_ || fs::exists(paths_.parcels())))
+      return 1;
+    fs::remove(completePath());
+    const bool reuse = options_.resume && slurp(manifestPath()) == manifest_;
+    if (options_.resume && !reuse && fs::exists(paths_.parts()))
+      log::warn("predict: the parts in ", paths_.parts(), " were made by another model or cube; starting over");
+    if (!reuse) {
+      fs::remove_all(paths_.parts());
+      // Outputs of an earlier run must not pass for this run's if it fails.
+      for (const auto& t : cube_.tiles()) {
+        gdal::removeFile(mapPath(t));
+        gdal::removeFile(pngPath(t));
+      }
+      fs::remove(paths_.parcels());
+      fs::remove(paths_.summary());
+    }
+    // Temporary files of a killed run (never under a final name) go too.
+    if (fs::exists(paths_.maps()))
+      for (const auto& e : fs::directory_iterator(paths_.maps()))
+        if (e.path().filename().string().rfind(".tmp-", 0) == 0) fs::remove(e.path());
+    fs::create_directories(paths_.parts());
+    writeTextAtomically(manifestPath(), manifest_);
+    for (size_t i = 0; i < plan.units.size(); ++i) {
+      const auto& u = plan.units[i];
+      plan.done[i] = fs::exists(partPath(paths_.parts(), cube_.tiles()[static_cast<size_t>(u.tile)].name, u.window()));
+    }
+    return 0;
+  }
+
   void readLayers(const std::string& tile, const Window& w) {
     const size_t n = static_cast<size_t>(w.pixels());
     if (parcels_) {
@@ -239,35 +351,81 @@ class UnitWorker {
 
   void tally(const BlockMap& block) {
     const size_t n = static_cast<size_t>(block.window.pixels());
-    if (parcels_) votes_.add(parcel_.data(), block.band(0), block.band(1), n, kNoData);
-    if (accuracy_) {
-      const int k = confusion_.classes();
-      for (size_t i = 0; i < n; ++i) {
-        const std::uint8_t c = block.band(0)[i];
-        if (split_[i] != kTestSplit || label_[i] < 0 || label_[i] >= k) continue;
-        if (c == kNoData || c >= k) {
-          ++testWithoutPrediction_;
-          continue;
-        }
-        confusion_.add(label_[i], c);
+    if (parcels_) votes_->add(parcel_.data(), block.band(0), block.band(1), n, kNoData);
+    if (!accuracy_) return;
+    const int k = confusion_->classes();
+    for (size_t i = 0; i < n; ++i) {
+      const std::uint8_t c = block.band(0)[i];
+      if (split_[i] != kTestSplit || label_[i] < 0 || label_[i] >= k) continue;
+      if (c == kNoData || c >= k) {
+        ++testWithoutPrediction_;
+        continue;
       }
+      confusion_->add(label_[i], c);
     }
   }
 
-  Cube& cube_;
-  Classifier& classifier_;
-  const MapStyle& style_;
+  // Tile t is assembled from its parts on rank t mod size, once every part is on disk.
+  void assemble(const Comm& comm) {
+    comm.barrier("predict: parts written");
+    const auto t0 = Clock::now();
+    for (size_t t = 0; t < cube_.tiles().size(); ++t) {
+      if (static_cast<int>(t % static_cast<size_t>(comm.size())) != comm.rank()) continue;
+      const TileGrid& grid = cube_.tiles()[t];
+      std::vector<std::pair<Window, std::string>> parts;
+      for (const auto& u : units_)
+        if (u.tile == static_cast<int>(t)) parts.emplace_back(u.window(), partPath(paths_.parts(), grid.name, u.window()));
+      assembleTile(grid, parts, style_, mapPath(grid));
+      if (options_.quicklooks && cfg_.predict.quicklook_size > 0)
+        writeQuicklook(mapPath(grid), pngPath(grid), cfg_.predict.quicklook_size, style_);
+      log::debug("predict: wrote ", mapPath(grid));
+    }
+    write_ += since(t0);
+  }
+
+  void writeSummary(const Comm& comm, std::int64_t testMissing) {
+    const ModelInfo& model = classifier_->info();
+    if (options_.summary) {
+      json::Object o;
+      o.field("model", model.path).field("model_type", model.name).field("cube", paths_.cube)
+          .raw("maps", json::list(report_.maps))
+          .field("parcels_file", parcels_ ? paths_.parcels() : std::string())
+          .field("parcels", static_cast<long long>(report_.parcels))
+          .field("units", static_cast<long long>(report_.units))
+          .field("units_resumed", static_cast<long long>(report_.unitsSkipped))
+          .field("pixels", static_cast<long long>(report_.pixels))
+          .field("valid_pixels", static_cast<long long>(report_.validPixels))
+          .field("ranks", comm.size()).field("threads", cfg_.threads())
+          .field("wall_s", report_.wall).field("read_s", report_.read).field("inference_s", report_.infer)
+          .field("write_s", report_.write).field("imbalance", report_.imbalance);
+      if (accuracy_)
+        o.raw("test_split", json::Object()
+                                .field("pixels", static_cast<long long>(report_.testPixels))
+                                .field("pixels_without_prediction", static_cast<long long>(testMissing))
+                                .field("overall_accuracy", report_.testAccuracy)
+                                .text());
+      writeTextAtomically(paths_.summary(), o.text() + "\n");
+    }
+    writeTextAtomically(completePath(), completeMarker());
+    fs::remove_all(paths_.parts());
+  }
+
+  const Config& cfg_;
   const PredictPaths& paths_;
-  int batch_;
-  bool parcels_, accuracy_;
-  ParcelVotes votes_;
-  ConfusionMatrix confusion_;
-  std::int64_t pixels_ = 0, validPixels_ = 0;
-
- public:
-  std::int64_t testWithoutPrediction_ = 0;
-
- private:
+  const PredictOptions& options_;
+  Classifier* classifierOverride_;
+  std::unique_ptr<Classifier> owned_;
+  Classifier* classifier_ = nullptr;
+  Cube cube_;
+  MapStyle style_;
+  bool parcels_ = false, accuracy_ = false;
+  std::string manifest_;
+  std::vector<WorkUnit> units_;
+  PredictReport report_;
+  std::unique_ptr<ParcelVotes> votes_;
+  std::unique_ptr<ConfusionMatrix> confusion_;
+  std::int64_t pixels_ = 0, validPixels_ = 0, testWithoutPrediction_ = 0;
+  double read_ = 0, infer_ = 0, write_ = 0, other_ = 0;
   std::vector<std::uint16_t> refl_;
   std::vector<float> x_;
   std::vector<size_t> valid_;
@@ -277,229 +435,17 @@ class UnitWorker {
   std::vector<std::uint8_t> split_;
 };
 
-double sumOver(double v, MPI_Comm comm) {
-  double out = 0;
-  CROPMAP_MPI(MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_SUM, comm));
-  return out;
-}
-std::int64_t sumOver(std::int64_t v, MPI_Comm comm) {
-  std::int64_t out = 0;
-  CROPMAP_MPI(MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_SUM, comm));
-  return out;
-}
-double maxOver(double v, MPI_Comm comm) {
-  double out = 0;
-  CROPMAP_MPI(MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, comm));
-  return out;
-}
-
 }  // namespace
 
-PredictReport runPredict(const Config& cfg, const PredictPaths& paths, const PredictOptions& options, MPI_Comm comm,
-                         Classifier* classifierOverride) {
+PredictReport runPredict(const Config& cfg, const PredictPaths& paths, const PredictOptions& options, MPI_Comm raw,
+                         Classifier* classifier) {
   const auto start = Clock::now();
-  int rank = 0, size = 1;
-  CROPMAP_MPI(MPI_Comm_rank(comm, &rank));
-  CROPMAP_MPI(MPI_Comm_size(comm, &size));
-  PredictReport report;
-
-  if (!fs::exists(paths.cube))
-    throw UsageError(paths.cube + ": no cube; run `cropmap composite` with the same configuration first");
-  std::unique_ptr<Classifier> owned;
-  if (!classifierOverride) owned = Classifier::load(paths.model, cfg.threads());
-  Classifier& classifier = classifierOverride ? *classifierOverride : *owned;
-  const ModelInfo& model = classifier.info();
-
-  Cube cube = Cube::open(paths.cube, comm, false);
-  if (cube.periods() != model.periods || cube.bands() != model.bands)
-    throw UsageError(model.path + " expects " + std::to_string(model.periods) + " periods x " +
-                     std::to_string(model.bands) + " bands; " + paths.cube + " has " + std::to_string(cube.periods()) +
-                     " x " + std::to_string(cube.bands()));
-  if (!model.bandNames.empty() && model.bandNames != cube.layout().bands)
-    throw UsageError(model.path + " was trained on other bands than " + paths.cube + " holds");
-  const MapStyle style = makeStyle(cfg, model, cube);
-  const bool parcels = options.parcels && cfg.predict.parcels && cube.hasLayer("parcel") && !cfg.labels.parcels.empty();
-  const bool accuracy = cube.hasLayer("label") && cube.hasLayer("split");
-  if (options.parcels && cfg.predict.parcels && !parcels)
-    log::warn("predict: no parcel file written: ",
-              cfg.labels.parcels.empty() ? "labels.parcels is not set" : "the cube has no parcel layer (run `cropmap labels`)");
-
-  const int block = cfg.composite.block_size;
-  std::vector<TileExtent> extents;
-  for (const auto& t : cube.tiles()) extents.push_back(TileExtent{t.width, t.height, 1.0});
-  const std::vector<WorkUnit> units = makeUnits(extents, block);
-  auto mapPath = [&](const TileGrid& t) { return (fs::path(paths.maps()) / (t.name + ".tif")).string(); };
-  auto pngPath = [&](const TileGrid& t) { return (fs::path(paths.maps()) / (t.name + ".png")).string(); };
-  for (const auto& t : cube.tiles()) report.maps.push_back(mapPath(t));
-
-  // ---- fresh start or resume (rank 0 decides and touches the file system) ----
-  const std::string manifest = manifestText(paths, model, cube, block);
-  const std::string completeMarker = completeText(manifest, cfg, parcels, options);
-  const std::string manifestPath = (fs::path(paths.parts()) / "manifest.txt").string();
-  const std::string completePath = (fs::path(paths.maps()) / ".predict-complete").string();
-  std::vector<std::uint8_t> done(units.size(), 0);
-  int complete = 0;
-  if (rank == 0) {
-    bool mapsThere = true;
-    for (const auto& m : report.maps) mapsThere = mapsThere && fs::exists(m);
-    if (options.resume && slurp(completePath) == completeMarker && mapsThere &&
-        (!parcels || fs::exists(paths.parcels()))) {
-      complete = 1;
-    } else {
-      fs::remove(completePath);
-      const bool reuse = options.resume && slurp(manifestPath) == manifest;
-      if (options.resume && !reuse && fs::exists(paths.parts()))
-        log::warn("predict: the parts in ", paths.parts(), " were made by another model or cube; starting over");
-      if (!reuse) {
-        fs::remove_all(paths.parts());
-        // Outputs of an earlier run must not pass for this run's if it fails.
-        for (const auto& t : cube.tiles()) {
-          gdal::removeFile(mapPath(t));
-          gdal::removeFile(pngPath(t));
-        }
-        fs::remove(paths.parcels());
-        fs::remove(paths.summary());
-      }
-      // Temporary files of a killed run (never under a final name) go too.
-      if (fs::exists(paths.maps()))
-        for (const auto& e : fs::directory_iterator(paths.maps()))
-          if (e.path().filename().string().rfind(".tmp-", 0) == 0) fs::remove(e.path());
-      fs::create_directories(paths.parts());
-      writeTextAtomically(manifestPath, manifest);
-      for (size_t i = 0; i < units.size(); ++i) {
-        const auto& u = units[i];
-        done[i] = fs::exists(partPath(paths.parts(), cube.tiles()[static_cast<size_t>(u.tile)].name,
-                                      Window{u.row0, u.col0, u.rows, u.cols}));
-      }
-    }
-  }
-  if (bcastInt(complete, comm)) {
-    log::info("predict: complete for this model and cube (", completePath, "); nothing to do (--resume)");
-    report.skipped = true;
-    report.wall = since(start);
-    return report;
-  }
-  CROPMAP_MPI(MPI_Bcast(done.data(), static_cast<int>(done.size()), MPI_UINT8_T, 0, comm));
-  const std::vector<WorkUnit> pending = pendingUnits(units, done);
-  report.units = static_cast<std::int64_t>(units.size());
-  report.unitsSkipped = report.units - static_cast<std::int64_t>(pending.size());
-  log::info("predict: ", model.name, " model ", model.path, " on ", cube.tiles().size(), " tiles, ", units.size(),
-            " units of ", block, " px", report.unitsSkipped ? ", " + std::to_string(report.unitsSkipped) + " done before" : "",
-            "; ", size, " ranks x ", cfg.threads(), " threads");
-
-  // ---- units ----
-  UnitWorker worker(cube, classifier, style, paths, cfg.predict.batch_size, parcels, accuracy);
-  const auto loopStart = Clock::now();
-  {
-    // Job-wide progress: every rank counts its finished units in a one-sided counter.
-    SharedCounter finished(comm);
-    Progress progress("predict", static_cast<std::int64_t>(pending.size()), "blocks", rank == 0);
-    auto source = makeUnitSource(cfg.predict.scheduler, pending, comm);
-    std::int64_t mine = 0;
-    while (auto u = source->next()) {
-      try {
-        worker.run(*u);
-      } catch (const UsageError&) {
-        throw;
-      } catch (const std::exception& e) {
-        throw std::runtime_error("tile " + cube.tiles()[static_cast<size_t>(u->tile)].name + " block (" +
-                                 std::to_string(u->row0) + "," + std::to_string(u->col0) + "): " + e.what());
-      }
-      ++mine;
-      finished.fetchAdd(1);
-      if (rank == 0) progress.set(finished.read());
-    }
-    const double busyLoop = since(loopStart);
-    if (rank == 0)
-      while (finished.read() < static_cast<long long>(pending.size())) {
-        progress.set(finished.read());
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    progress.finish();
-    LoadReport load = gatherLoad(busyLoop, mine, comm);
-    report.imbalance = load.imbalance();
-    report.loadText = load.text();
-  }
-  for (size_t i = 0; i < units.size(); ++i)
-    if (done[i] && static_cast<int>(i % static_cast<size_t>(size)) == rank) worker.recount(units[i]);
-
-  // ---- assembly: tile t on rank t mod size ----
-  CROPMAP_MPI(MPI_Barrier(comm));  // every part is on disk
-  auto t0 = Clock::now();
-  for (size_t t = 0; t < cube.tiles().size(); ++t) {
-    if (static_cast<int>(t % static_cast<size_t>(size)) != rank) continue;
-    const TileGrid& grid = cube.tiles()[t];
-    std::vector<std::pair<Window, std::string>> parts;
-    for (const auto& u : units)
-      if (u.tile == static_cast<int>(t)) {
-        const Window w{u.row0, u.col0, u.rows, u.cols};
-        parts.emplace_back(w, partPath(paths.parts(), grid.name, w));
-      }
-    assembleTile(grid, parts, style, mapPath(grid));
-    if (options.quicklooks && cfg.predict.quicklook_size > 0)
-      writeQuicklook(mapPath(grid), pngPath(grid), cfg.predict.quicklook_size, style);
-    log::debug("predict: wrote ", mapPath(grid));
-  }
-  worker.write_ += since(t0);
-
-  // ---- parcels and accuracy ----
-  t0 = Clock::now();
-  if (parcels) {
-    const auto summaries = reduceParcelVotes(worker.votes(), comm, 0);
-    if (rank == 0) {
-      report.parcels = writeParcelFile(cfg.labels, summaries, style.classNames, paths.parcels());
-      if (report.parcels < static_cast<std::int64_t>(summaries.size()))
-        log::warn("predict: ", summaries.size() - static_cast<size_t>(report.parcels),
-                  " parcel ids of the cube were not found in ", cfg.labels.parcels);
-    }
-  }
-  ConfusionMatrix confusion = worker.confusion();
-  if (accuracy) {
-    auto& counts = confusion.counts();
-    CROPMAP_MPI(MPI_Allreduce(MPI_IN_PLACE, counts.data(), static_cast<int>(counts.size()), MPI_INT64_T, MPI_SUM, comm));
-    const auto r = scoreConfusion(confusion);
-    report.testPixels = r.samples;
-    report.testAccuracy = r.overallAccuracy;
-  }
-  const std::int64_t testMissing = sumOver(worker.testWithoutPrediction_, comm);
-  worker.other_ += since(t0);
-
-  report.pixels = sumOver(worker.pixels(), comm);
-  report.validPixels = sumOver(worker.validPixels(), comm);
-  report.read = sumOver(worker.read_, comm);
-  report.infer = sumOver(worker.infer_, comm);
-  report.write = sumOver(worker.write_, comm);
-  report.other = sumOver(worker.other_, comm);
-  report.wall = maxOver(since(start), comm);
-  report.parcels = static_cast<std::int64_t>(bcastInt(static_cast<int>(report.parcels), comm));
-
-  // ---- summary and completion ----
-  if (rank == 0) {
-    if (options.summary) {
-      json::Object o;
-      o.field("model", model.path).field("model_type", model.name).field("cube", paths.cube)
-          .raw("maps", json::list(report.maps))
-          .field("parcels_file", parcels ? paths.parcels() : std::string())
-          .field("parcels", static_cast<long long>(report.parcels))
-          .field("units", static_cast<long long>(report.units))
-          .field("units_resumed", static_cast<long long>(report.unitsSkipped))
-          .field("pixels", static_cast<long long>(report.pixels))
-          .field("valid_pixels", static_cast<long long>(report.validPixels))
-          .field("ranks", size).field("threads", cfg.threads())
-          .field("wall_s", report.wall).field("read_s", report.read).field("inference_s", report.infer)
-          .field("write_s", report.write).field("imbalance", report.imbalance);
-      if (accuracy)
-        o.raw("test_split", json::Object()
-                                .field("pixels", static_cast<long long>(report.testPixels))
-                                .field("pixels_without_prediction", static_cast<long long>(testMissing))
-                                .field("overall_accuracy", report.testAccuracy)
-                                .text());
-      writeTextAtomically(paths.summary(), o.text() + "\n");
-    }
-    writeTextAtomically(completePath, completeMarker);
-    fs::remove_all(paths.parts());
-  }
-  CROPMAP_MPI(MPI_Barrier(comm));
+  const Comm comm(raw);
+  PredictStage stage(cfg, paths, options, classifier);
+  const PassResult result = runBlockStage(stage, comm);
+  PredictReport report = stage.report();
+  report.skipped = result.complete;
+  report.wall = comm.max(since(start), "predict: wall time");
   return report;
 }
 
@@ -542,6 +488,10 @@ int runPredictCommand(CommandContext& ctx) {
 
 }  // namespace
 
+}  // namespace cropmap::mapping
+
+namespace cropmap {
+
 Command predictCommand() {
   Command c;
   c.name = "predict";
@@ -553,8 +503,9 @@ Command predictCommand() {
       "255 = no data), <tile>.png quick-looks, <run.output>/parcels.gpkg (per parcel majority class, share,\n"
       "mean confidence) and <run.output>/predict_summary.json (incl. map accuracy on the test split).\n"
       "--resume continues after an interruption, skipping the blocks already written.";
-  c.run = runPredictCommand;
+  c.run = mapping::runPredictCommand;
   return c;
 }
 
-}  // namespace cropmap::mapping
+}  // namespace cropmap
+

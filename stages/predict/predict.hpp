@@ -66,7 +66,6 @@ struct PredictReport {
 PredictReport runPredict(const Config& config, const PredictPaths& paths, const PredictOptions& options,
                          MPI_Comm comm, Classifier* classifier = nullptr);
 
-Command predictCommand();
 // `cropmap bench predict`: pixels/s of every model at the rank counts of
 // --ranks (default 1,2,4). Under a launcher (mpirun/srun) it measures on
 // sub-communicators of the job; started alone it relaunches itself under
@@ -77,5 +76,4 @@ int benchPredictOnRanks(CommandContext& ctx);
 
 namespace cropmap {
 using mapping::benchPredictOnRanks;
-using mapping::predictCommand;
 }  // namespace cropmap

@@ -1,18 +1,21 @@
 #include "run.hpp"
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
+#include "pipeline/identity.hpp"
+#include "pipeline/json.hpp"
 #include "pipeline/log.hpp"
 #include "stages/commands.hpp"
+#include "stages/catalog/catalog.hpp"
 #include "stages/composite/composite.hpp"
 #include "stages/predict/predict.hpp"
-#include "stages/train/train.hpp"
+#include "pipeline/paths.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -30,32 +33,23 @@ std::string readText(const std::string& path) {
   return ss.str();
 }
 
-// Writes under a temporary name and renames, like every output of cropmap.
-void writeAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out) throw std::runtime_error(tmp + ": cannot write");
-  }
-  fs::rename(tmp, path);
-}
-
 std::string stateFile(const Config& c, const std::string& stage) { return underOutput(c, ".run/" + stage + ".done"); }
+std::string startedFile(const Config& c, const std::string& stage) {
+  return underOutput(c, ".run/" + stage + ".started");
+}
 
 // The fields of the run summary that come from evaluate's report.
 std::string headlineMetrics(const std::string& reportPath) {
   if (!fs::exists(reportPath)) return "";
-  const std::string text = readText(reportPath);
+  const json::Value report = json::parseFile(reportPath);
+  const json::Value* pixel = report.find("pixel");
   std::string out;
   for (const char* key : {"overall_accuracy", "balanced_accuracy", "kappa"}) {
-    std::smatch m;
-    if (std::regex_search(text, m, std::regex(std::string("\"") + key + "\"\\s*:\\s*([-0-9.eE+]+)")))
-    {
-      char num[32];
-      std::snprintf(num, sizeof num, "%.4f", std::stod(m[1].str()));
-      out += std::string(out.empty() ? "" : ", ") + key + " " + num;
-    }
+    const json::Value* v = pixel ? pixel->find(key) : nullptr;
+    if (!v || !v->isNumber()) continue;
+    char num[32];
+    std::snprintf(num, sizeof num, "%.4f", v->number());
+    out += std::string(out.empty() ? "" : ", ") + key + " " + num;
   }
   return out;
 }
@@ -79,38 +73,75 @@ bool always(const Config&) { return true; }
 const std::vector<RunStage>& runStages() {
   static const std::vector<RunStage> stages = {
       {"synth", synthCommand, {"synth"}, [](const Config& c) { return c.synth.enabled; },
-       [](const Config& c) { return underOutput(c, c.synth.output); }},
-      {"composite", compositeCommand, {"inputs", "composite"}, always,
-       [](const Config& c) { return cubePath(c); }},
-      {"labels", labelsCommand, {"labels"}, always, [](const Config& c) { return cubePath(c); }},
-      {"split", splitCommand, {"split"}, always, [](const Config& c) { return cubePath(c); }},
-      {"sample", sampleCommand, {"sample"}, always, [](const Config& c) { return samplesPath(c); }},
-      {"train", trainCommand, {"train", "compute"}, always,
-       [](const Config& c) { return (fs::path(trainOutputDir(c)) / "model.pt").string(); }},
+       [](const Config& c) { return underOutput(c, c.synth.output); },
+       [](const Config& c) { return std::vector<std::string>{c.labels.legend}; }},
+      {"composite", compositeCommand, {"inputs", "composite"}, always, [](const Config& c) { return cubePath(c); },
+       [](const Config& c) {
+         const InputsSection in = effectiveInputs(c);
+         std::vector<std::string> reads = in.safe;
+         reads.insert(reads.end(), in.geotiff.begin(), in.geotiff.end());
+         if (!in.csv.empty()) reads.push_back(in.csv);
+         return reads;
+       }},
+      {"labels", labelsCommand, {"labels"}, always, [](const Config& c) { return cubePath(c); },
+       [](const Config& c) {
+         Config r = c;
+         r.applySynthDefaults();
+         return std::vector<std::string>{r.labels.parcels, r.labels.legend};
+       }},
+      {"split", splitCommand, {"split"}, always, [](const Config& c) { return cubePath(c); },
+       [](const Config& c) {
+         Config r = c;
+         r.applySynthDefaults();
+         return std::vector<std::string>{r.split.zones};
+       }},
+      {"sample", sampleCommand, {"sample"}, always, [](const Config& c) { return samplesPath(c); }, nullptr},
+      {"train", trainCommand, {"train", "compute.threads"}, always, [](const Config& c) { return modelPath(c); },
+       nullptr},
       {"evaluate", evaluateCommand, {}, always,
-       [](const Config& c) { return (fs::path(trainOutputDir(c)) / "report.json").string(); }},
-      {"predict", predictCommand, {"predict"}, always,
-       [](const Config& c) { return mapping::PredictPaths::fromConfig(c).summary(); }},
+       [](const Config& c) { return (fs::path(trainOutputDir(c)) / "report.json").string(); }, nullptr},
+      {"predict", predictCommand, {"predict", "compute.threads"}, always,
+       [](const Config& c) { return mapping::PredictPaths::fromConfig(c).summary(); },
+       [](const Config& c) {
+         Config r = c;
+         r.applySynthDefaults();
+         return std::vector<std::string>{r.labels.parcels};
+       }},
   };
   return stages;
 }
 
 std::string stageFingerprint(const Config& config, const RunStage& stage, const std::string& upstream) {
   std::string text = upstream + "\nstage " + stage.name + "\nseed " + std::to_string(config.run.seed) + "\n";
-  for (const auto& s : stage.sections) text += config.sectionYaml(s);
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char ch : text) {
-    h ^= ch;
-    h *= 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  for (const auto& s : stage.options) text += config.sectionYaml(s);
+  if (stage.reads) text += filesIdentity(stage.reads(config));
+  return hex64(fnv1a(text));
 }
+
+namespace {
+
+// Removes the records of `from` and of every stage after it (rank 0).
+void forgetRecords(const Config& cfg, const std::string& from) {
+  bool after = false;
+  for (const auto& s : runStages()) {
+    after = after || s.name == from;
+    if (!after) continue;
+    std::error_code ec;
+    fs::remove(stateFile(cfg, s.name), ec);
+  }
+}
+
+std::string firstLine(const std::string& path) {
+  const std::string text = readText(path);
+  return text.substr(0, text.find('\n'));
+}
+
+}  // namespace
 
 static int runAll(CommandContext& ctx) {
   const Config& cfg = ctx.config;
   const int rank = ctx.rank();
+  const Comm comm(ctx.comm());
   const bool force = ctx.args.count("force") > 0;
   if (ctx.args.count("until")) {
     const std::string until = ctx.args["until"].as<std::string>();
@@ -127,48 +158,63 @@ static int runAll(CommandContext& ctx) {
   };
   std::vector<Row> rows;
   std::string upstream;
-  bool dirty = force;        // once a stage runs, everything after it runs too
-  bool resumeUsed = false;   // --resume goes to the first stage that is not complete
+  std::string dirty = force ? "--force" : "";  // once a stage runs, everything after it runs too
+  bool resumeUsed = false;  // --resume goes to the first stage that is not complete
   const auto t0 = std::chrono::steady_clock::now();
   for (const auto& stage : runStages()) {
     if (stage.enabled && !stage.enabled(cfg)) {
       rows.push_back({stage.name, "disabled", 0, {}});
       continue;
     }
-    const std::string fp = stageFingerprint(cfg, stage, upstream);
-    upstream = fp;
     // Rank 0 decides from the files and tells the others, so every rank takes the same path.
-    int skip = 0;
-    if (rank == 0 && !dirty) {
-      const std::string f = stateFile(cfg, stage.name);
-      skip = fs::exists(f) && readText(f).rfind(fp, 0) == 0 && (!stage.output || fs::exists(stage.output(cfg)));
+    std::string fp, why;
+    int resumable = 0;
+    if (rank == 0) {
+      fp = stageFingerprint(cfg, stage, upstream);
+      const std::string done = stateFile(cfg, stage.name), started = startedFile(cfg, stage.name);
+      if (!dirty.empty()) why = dirty == "--force" ? "--force" : "after " + dirty;
+      else if (!fs::exists(done)) why = fs::exists(started) ? "interrupted" : "not run before";
+      else if (firstLine(done) != fp) why = "configuration or inputs changed";
+      else if (stage.output && !fs::exists(stage.output(cfg))) why = "output missing";
+      resumable = fs::exists(started) && firstLine(started) == fp;
     }
-    MPI_Bcast(&skip, 1, MPI_INT, 0, ctx.comm());
-    if (skip) {
+    fp = comm.bcast(fp, "run: fingerprint");
+    why = comm.bcast(why, "run: decision");
+    resumable = comm.bcast(resumable, "run: resumable");
+    upstream = fp;
+    if (why.empty()) {
       log::info("run: ", stage.name, " is complete for this configuration; skipped");
       rows.push_back({stage.name, "skipped (complete)", 0, {}});
     } else {
-      dirty = true;
+      if (dirty.empty()) dirty = stage.name;
       const Command cmd = stage.command();
       CommandContext sub;
       sub.config = cfg;
       sub.mpi = ctx.mpi;
-      sub.resume = ctx.resume && !resumeUsed;
+      sub.resume = ctx.resume && !resumeUsed && resumable;
+      if (ctx.resume && !resumeUsed && !resumable && why == "configuration or inputs changed")
+        log::info("run: ", stage.name, ": its configuration or inputs changed since it was started; it starts over");
       resumeUsed = resumeUsed || ctx.resume;
       sub.args = stageArgs(cmd);
-      log::info("run: ", stage.name, sub.resume ? " (resuming)" : "", " ...");
-      MPI_Barrier(ctx.comm());
+      log::info("run: ", stage.name, sub.resume ? " (resuming)" : "", " (", why, ") ...");
+      if (rank == 0) {
+        forgetRecords(cfg, stage.name);
+        writeTextAtomically(startedFile(cfg, stage.name), fp + "\n");
+      }
+      comm.barrier("run: stage start");
       const auto s0 = std::chrono::steady_clock::now();
       const int rc = cmd.run(sub);
-      int worst = rc;
-      MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, ctx.comm());
+      const int worst = comm.max(rc, "run: stage exit codes");
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
       if (worst != 0) {
         log::error("run: stage ", stage.name, " failed (exit ", worst, "); fix the cause and rerun with --resume");
         return worst;
       }
-      if (rank == 0) writeAtomically(stateFile(cfg, stage.name), fp + "\n" + cfg.sectionYaml("run"));
-      rows.push_back({stage.name, "ran", secs, sub.summary});
+      if (rank == 0) {
+        writeTextAtomically(stateFile(cfg, stage.name), fp + "\n" + cfg.sectionYaml("run"));
+        fs::remove(startedFile(cfg, stage.name));
+      }
+      rows.push_back({stage.name, "ran (" + why + ")", secs, sub.summary});
     }
     if (ctx.args.count("until") && ctx.args["until"].as<std::string>() == stage.name) break;
   }
@@ -176,11 +222,11 @@ static int runAll(CommandContext& ctx) {
 
   if (rank == 0) {
     std::printf("\ncropmap run '%s' on %d rank(s): %.1f s\n", cfg.run.name.c_str(), ctx.size(), total);
-    std::printf("  %-10s %-20s %9s  %s\n", "stage", "status", "wall s", "figures");
+    std::printf("  %-10s %-40s %9s  %s\n", "stage", "status", "wall s", "figures");
     for (const auto& r : rows) {
       std::string figures;
       for (const auto& [k, v] : r.summary) figures += (figures.empty() ? "" : ", ") + k + " " + v;
-      std::printf("  %-10s %-20s %9.1f  %s\n", r.stage.c_str(), r.status.c_str(), r.seconds, figures.c_str());
+      std::printf("  %-10s %-40s %9.1f  %s\n", r.stage.c_str(), r.status.c_str(), r.seconds, figures.c_str());
     }
     const std::string report = (fs::path(trainOutputDir(cfg)) / "report.json").string();
     const std::string headline = headlineMetrics(report);
@@ -192,7 +238,7 @@ static int runAll(CommandContext& ctx) {
     if (cfg.synth.enabled) show("synthetic", underOutput(cfg, cfg.synth.output));
     show("cube", cubePath(cfg));
     show("samples", samplesPath(cfg));
-    show("model", (fs::path(trainOutputDir(cfg)) / "model.pt").string());
+    show("model", modelPath(cfg));
     show("metrics", (fs::path(trainOutputDir(cfg)) / "metrics.jsonl").string());
     show("report", report);
     show("report", (fs::path(trainOutputDir(cfg)) / "report.txt").string());
@@ -218,6 +264,19 @@ Command runCommand() {
   };
   c.run = runAll;
   return c;
+}
+
+Command standalone(Command command) {
+  const bool isStage = std::any_of(runStages().begin(), runStages().end(),
+                                   [&](const RunStage& s) { return s.name == command.name; });
+  if (!isStage) return command;
+  auto run = command.run;
+  const std::string name = command.name;
+  command.run = [run, name](CommandContext& ctx) {
+    if (ctx.rank() == 0) forgetRecords(ctx.config, name);
+    return run(ctx);
+  };
+  return command;
 }
 
 }  // namespace cropmap

@@ -1,12 +1,17 @@
 // `cropmap run`: every stage of a run in order, in one MPI job.
 //
 // Each stage's result is recorded under <run.output>/.run/<stage>.done with a
-// fingerprint of the configuration it was made from (its own sections, the
-// run seed, and the fingerprint of the stage before it). A stage whose record
-// matches and whose main output still exists is skipped; a stage whose
-// configuration changed runs again, and so does everything after it. With
-// --resume the first stage that is not complete continues from its own ledger
-// or checkpoint (composite, labels, train, predict resume at the unit/epoch).
+// fingerprint of what it was made from: the options that decide its output,
+// the identity (path, size, modification time) of the files it reads — the
+// scenes, the register, the legend, the zones — the run seed, and the
+// fingerprint of the stage before it. A stage whose record matches and whose
+// main output still exists is skipped; a stage whose fingerprint changed runs
+// again from scratch, and so does everything after it, and the summary says
+// why. A stage records its fingerprint in .run/<stage>.started when it
+// starts: --resume continues an interrupted stage from its ledger or
+// checkpoint only when that fingerprint is unchanged. A stage command run on
+// its own (`cropmap composite`) removes the records of its stage and of every
+// later one, whose outputs it makes stale.
 #pragma once
 
 #include <cstdint>
@@ -20,17 +25,22 @@ namespace cropmap {
 struct RunStage {
   std::string name;
   Command (*command)() = nullptr;
-  std::vector<std::string> sections;          // configuration sections that define its output
-  bool (*enabled)(const Config&) = nullptr;   // null: always
+  std::vector<std::string> options;            // options or whole sections that define its output
+  bool (*enabled)(const Config&) = nullptr;    // null: always
   std::string (*output)(const Config&) = nullptr;  // main output; missing means not complete
+  std::vector<std::string> (*reads)(const Config&) = nullptr;  // files and directories it reads
 };
 
 // The stages `cropmap run` executes, in order.
 const std::vector<RunStage>& runStages();
 
-// 64-bit FNV-1a of the stage's configuration sections and the upstream fingerprint, as hex.
+// 64-bit FNV-1a of the stage's options, the identity of the files it reads
+// and the upstream fingerprint, as hex.
 std::string stageFingerprint(const Config& config, const RunStage& stage, const std::string& upstream);
 
 Command runCommand();
+// A stage command run on its own: it first removes the run records of its
+// stage and of every later stage (see above). Commands that are no stage of a run are returned unchanged.
+Command standalone(Command command);
 
 }  // namespace cropmap

@@ -1,6 +1,7 @@
 #include "sample.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -12,10 +13,10 @@
 #include "kernels/split_rules.hpp"
 #include "pipeline/cube.hpp"
 #include "pipeline/log.hpp"
-#include "pipeline/progress.hpp"
-#include "samples_writer.hpp"
-#include "stages/labels/exchange.hpp"
-#include "stages/labels/labels.hpp"
+#include "pipeline/paths.hpp"
+#include "pipeline/samples.hpp"
+#include "scheduler/block_stage.hpp"
+#include "stages/commands.hpp"
 
 namespace cropmap {
 
@@ -37,21 +38,6 @@ std::int64_t pixelKey(int tile, int row, int col) {
   return (static_cast<std::int64_t>(tile) << 42) | (static_cast<std::int64_t>(row) << 21) | col;
 }
 
-std::vector<Candidate> allgatherCandidates(const std::vector<Candidate>& mine, MPI_Comm comm) {
-  int size = 1;
-  CROPMAP_MPI(MPI_Comm_size(comm, &size));
-  std::vector<std::vector<Candidate>> out(static_cast<size_t>(size), mine);
-  return exchangeRecords(out, comm);
-}
-
-// The units of one rank: a contiguous run of the canonical unit list, so that
-// concatenating ranks' rows in rank order gives the canonical row order.
-std::pair<size_t, size_t> contiguousRange(size_t n, int rank, int size) {
-  const size_t b = n * static_cast<size_t>(rank) / static_cast<size_t>(size),
-               e = n * static_cast<size_t>(rank + 1) / static_cast<size_t>(size);
-  return {b, e};
-}
-
 struct PixelData {  // one pixel of a selected parcel, on its way to the owner
   std::int64_t parcel;
   std::int64_t key;
@@ -59,41 +45,39 @@ struct PixelData {  // one pixel of a selected parcel, on its way to the owner
   std::int32_t split;
 };
 
-}  // namespace
-
-int runSample(CommandContext& ctx) {
-  const Config& cfg = ctx.config;
-  const SampleSection& sc = cfg.sample;
-  const int rank = ctx.rank(), size = ctx.size();
-  const bool parcelLevel = sc.level == "parcel";
-  const std::string cubePath = (std::filesystem::path(cfg.run.output) / "cube.h5").string();
-  if (!std::filesystem::exists(cubePath))
-    throw UsageError(cubePath + ": no cube; run composite, labels and split first");
-  Cube cube = Cube::open(cubePath, ctx.comm(), false);
-  if (!cube.hasLayer("split") || !cube.hasLayer("zone"))
-    throw UsageError(cubePath + ": no split layer; run `cropmap split` first");
-  const auto classNames = cube.root().openGroup("legend").attrStrings("class_names");
-  const int K = static_cast<int>(classNames.size());
-  std::vector<std::int64_t> zoneFold;
-  {
-    h5::Group zg = cube.root().openGroup("zones");
-    auto fd = zg.openDataset("fold");
+// The cube and its layers as every pass reads them, and what the passes
+// decide in turn: the units available per (split, class), the targets, and
+// the selection thresholds.
+class SampleRun {
+ public:
+  SampleRun(const Config& cfg, const Comm& comm) : cfg_(cfg), sc_(cfg.sample), parcelLevel_(sc_.level == "parcel") {
+    const std::string path = cubePath(cfg);
+    if (!std::filesystem::exists(path)) throw UsageError(path + ": no cube; run composite, labels and split first");
+    cube_ = Cube::open(path, comm.raw(), false);
+    if (!cube_.hasLayer("split") || !cube_.hasLayer("zone"))
+      throw UsageError(path + ": no split layer; run `cropmap split` first");
+    classNames_ = cube_.root().openGroup("legend").attrStrings("class_names");
+    K_ = static_cast<int>(classNames_.size());
+    h5::Dataset fd = cube_.root().openGroup("zones").openDataset("fold");
     const auto n = fd.dims().at(0);
     std::vector<std::int32_t> f(n);
     if (n) fd.read<std::int32_t>({0}, {n}, f.data());
-    zoneFold.assign(f.begin(), f.end());
+    zoneFold_.assign(f.begin(), f.end());
+    // Ranks read contiguous runs of the canonical unit list, so that rows
+    // concatenated in rank order are in unit order at any rank count.
+    plan_.blockEdge = blockEdge(cfg.composite.block_size, cube_.layout().chunk);
+    plan_.units = makeUnits(cube_.tiles(), plan_.blockEdge);
+    plan_.assignment = Assignment::contiguous;
+    for (const auto& t : cube_.tiles()) plan_.tiles.push_back(t.name);
+    avail.assign(static_cast<size_t>(kSplits * K_), 0);
+    target.assign(avail.size(), 0);
+    cutoff.assign(avail.size(), Candidate{std::numeric_limits<std::uint64_t>::max(),
+                                          std::numeric_limits<std::int64_t>::max(), 0, 0});
+    takeAll.assign(avail.size(), 1);
+    selectedParcels.assign(kSplits, {});
+    log::info("sample: ", sc_.level, " level from ", path, ", ", plan_.units.size(), " blocks, ", comm.size(),
+              " ranks");
   }
-  const auto& tiles = cube.tiles();
-  const int P = cube.periods(), B = cube.bands();
-  const int chunk = cube.layout().chunk;
-  const double scale = cube.layout().scaleFactor;
-  const auto& offsets = cube.layout().bandOffsets;
-  const std::uint16_t fill = cube.layout().fillValue;
-  const auto seed = static_cast<std::uint64_t>(cfg.run.seed);
-  const int block = blockEdge(cube, cfg.composite.block_size);
-  const auto units = blockUnits(cube, block);
-  const auto [ub, ue] = contiguousRange(units.size(), rank, size);
-  log::info("sample: ", sc.level, " level from ", cubePath, ", ", units.size(), " blocks, ", size, " ranks");
 
   struct Layers {
     std::vector<std::int16_t> label;
@@ -101,292 +85,416 @@ int runSample(CommandContext& ctx) {
     std::vector<std::int32_t> zone;
     std::vector<std::int64_t> parcel;
   };
-  auto readLayers = [&](const LedgerUnit& u, bool all) {
+  // The unit's label and split layers; with `all` also zone and parcel (parcel always at parcel level).
+  Layers readLayers(const WorkUnit& u, bool all) {
     Layers l;
-    const auto& name = tiles[static_cast<size_t>(u.tile)].name;
-    const size_t n = static_cast<size_t>(u.window.pixels());
+    const auto& name = cube_.tiles()[static_cast<size_t>(u.tile)].name;
+    const size_t n = static_cast<size_t>(u.window().pixels());
     l.label.resize(n);
     l.split.resize(n);
-    cube.readLayer<std::int16_t>(name, "label", u.window, l.label.data());
-    cube.readLayer<std::uint8_t>(name, "split", u.window, l.split.data());
-    if (all || parcelLevel) {
+    cube_.readLayer<std::int16_t>(name, "label", u.window(), l.label.data());
+    cube_.readLayer<std::uint8_t>(name, "split", u.window(), l.split.data());
+    if (all || parcelLevel_) {
       l.parcel.resize(n);
-      cube.readLayer<std::int64_t>(name, "parcel", u.window, l.parcel.data());
+      cube_.readLayer<std::int64_t>(name, "parcel", u.window(), l.parcel.data());
     }
     if (all) {
       l.zone.resize(n);
-      cube.readLayer<std::int32_t>(name, "zone", u.window, l.zone.data());
+      cube_.readLayer<std::int32_t>(name, "zone", u.window(), l.zone.data());
     }
     return l;
-  };
-  auto usable = [&](const Layers& l, size_t i) { return l.split[i] != 0 && l.label[i] >= 0 && l.label[i] < K; };
-  // Calls visit(p, row, col, value) for each pixel of the unit that want(p, row,
-  // col) selects, where p indexes the unit's layers, (row, col) is the tile pixel
-  // and value(t, b) its stored reflectance. Chunk by chunk, reading only chunks
-  // that hold a selected pixel: memory bounded by the chunk, not the block.
-  std::vector<std::uint16_t> refl;
-  auto forEachSelected = [&](const LedgerUnit& unit, auto&& want, auto&& visit) {
-    const Window& w = unit.window;
-    const auto& tname = tiles[static_cast<size_t>(unit.tile)].name;
+  }
+  bool usable(const Layers& l, size_t i) const { return l.split[i] != 0 && l.label[i] >= 0 && l.label[i] < K_; }
+  size_t cell(int split, int cls) const { return static_cast<size_t>(split * K_ + cls); }
+
+  // Calls visit(p, row, col, value) for each pixel of the unit that want(p,
+  // row, col) selects, where p indexes the unit's layers, (row, col) is the
+  // tile pixel and value(t, b) its stored reflectance. Chunk by chunk, reading
+  // only chunks that hold a selected pixel: memory bounded by the chunk, not
+  // the block.
+  template <class Want, class Visit>
+  void forEachSelected(const WorkUnit& u, Want&& want, Visit&& visit) {
+    const auto& tname = cube_.tiles()[static_cast<size_t>(u.tile)].name;
+    const int chunk = cube_.layout().chunk, P = cube_.periods(), B = cube_.bands();
     std::vector<std::pair<int, int>> pick;  // (local row, local col) in the chunk
-    for (int cr = 0; cr < w.rows; cr += chunk)
-      for (int cc = 0; cc < w.cols; cc += chunk) {
-        const int rows_ = std::min(chunk, w.rows - cr), cols_ = std::min(chunk, w.cols - cc);
+    for (int cr = 0; cr < u.rows; cr += chunk)
+      for (int cc = 0; cc < u.cols; cc += chunk) {
+        const int rows = std::min(chunk, u.rows - cr), cols = std::min(chunk, u.cols - cc);
         pick.clear();
-        for (int y = 0; y < rows_; ++y)
-          for (int x = 0; x < cols_; ++x)
-            if (want(static_cast<size_t>(cr + y) * w.cols + (cc + x), w.row0 + cr + y, w.col0 + cc + x))
+        for (int y = 0; y < rows; ++y)
+          for (int x = 0; x < cols; ++x)
+            if (want(static_cast<size_t>(cr + y) * u.cols + (cc + x), u.row0 + cr + y, u.col0 + cc + x))
               pick.push_back({y, x});
         if (pick.empty()) continue;
-        refl.resize(static_cast<size_t>(P) * B * rows_ * cols_);
-        cube.readReflectance(tname, Window{w.row0 + cr, w.col0 + cc, rows_, cols_}, refl.data());
+        refl_.resize(static_cast<size_t>(P) * B * rows * cols);
+        cube_.readReflectance(tname, Window{u.row0 + cr, u.col0 + cc, rows, cols}, refl_.data());
         for (const auto& [y, x] : pick) {
           auto value = [&, y = y, x = x](int t, int b) {
-            return refl[((static_cast<size_t>(t) * B + b) * rows_ + y) * cols_ + x];
+            return refl_[((static_cast<size_t>(t) * B + b) * rows + y) * cols + x];
           };
-          visit(static_cast<size_t>(cr + y) * w.cols + (cc + x), w.row0 + cr + y, w.col0 + cc + x, value);
+          visit(static_cast<size_t>(cr + y) * u.cols + (cc + x), u.row0 + cr + y, u.col0 + cc + x, value);
         }
       }
-  };
-
-  // ---- 1. what is available per (split, class) -----------------------------
-  std::vector<std::int64_t> avail(static_cast<size_t>(kSplits * K), 0);
-  std::map<std::int64_t, std::pair<int, int>> ownedParcels;  // parcel -> (split, class), on the owner rank
-  {
-    std::vector<std::int64_t> local(avail.size(), 0);
-    std::vector<std::vector<std::array<std::int64_t, 3>>> out(static_cast<size_t>(size));
-    for (size_t i = ub; i < ue; ++i) {
-      const Layers l = readLayers(units[i], false);
-      std::map<std::int64_t, std::pair<int, int>> seen;
-      for (size_t p = 0; p < l.label.size(); ++p) {
-        if (!usable(l, p)) continue;
-        if (parcelLevel) seen[l.parcel[p]] = {l.split[p], l.label[p]};
-        else local[static_cast<size_t>(l.split[p] * K + l.label[p])] += 1;
-      }
-      for (const auto& [p, sc2] : seen)
-        out[static_cast<size_t>(ownerOf(static_cast<std::uint64_t>(p), size))].push_back({p, sc2.first, sc2.second});
-    }
-    if (parcelLevel) {
-      for (const auto& r : exchangeRecords(out, ctx.comm())) ownedParcels[r[0]] = {static_cast<int>(r[1]), static_cast<int>(r[2])};
-      for (const auto& [p, sc2] : ownedParcels) local[static_cast<size_t>(sc2.first * K + sc2.second)] += 1;
-    }
-    CROPMAP_MPI(MPI_Allreduce(local.data(), avail.data(), static_cast<int>(local.size()), MPI_INT64_T, MPI_SUM, ctx.comm()));
   }
 
-  // ---- 2. targets per (split, class) ---------------------------------------
-  std::vector<std::int64_t> target(avail.size(), 0);
-  for (int s = 1; s < kSplits; ++s) {
-    std::vector<std::int64_t> n(avail.begin() + s * K, avail.begin() + (s + 1) * K);
-    const bool train = s == kernels::kSplitTrain;
-    const auto plan = train ? kernels::stratifiedCounts(n, sc.train_size, sc.min_per_class, sc.damping, sc.percentile)
-                            : kernels::stratifiedCounts(n, sc.eval_size, 0, 1.0, sc.percentile);
-    std::copy(plan.target.begin(), plan.target.end(), target.begin() + s * K);
-    if (train && rank == 0) {
-      std::string rare;
-      for (int c = 0; c < K; ++c)
-        if (plan.rare[c] && n[c] > 0) rare += (rare.empty() ? "" : ", ") + classNames[c];
-      log::info("sample: train priors split at the ", sc.percentile, "th percentile (", plan.threshold,
-                "); rare classes: ", rare.empty() ? "none" : rare);
-    }
+  std::int32_t foldOfZone(std::int32_t zone) const {
+    return zone >= 0 && static_cast<size_t>(zone) < zoneFold_.size() ? static_cast<std::int32_t>(zoneFold_[zone]) : -1;
   }
-
-  // ---- 3. exact selection: the t smallest hashes per (split, class) --------
-  // Thresholds a little above t/n keep the candidate exchange near t per class;
-  // a class short of candidates is retried with every unit.
-  std::vector<Candidate> cutoff(avail.size(), Candidate{std::numeric_limits<std::uint64_t>::max(),
-                                                         std::numeric_limits<std::int64_t>::max(), 0, 0});
-  std::vector<std::uint8_t> takeAll(avail.size(), 1);
-  std::vector<std::vector<Candidate>> selectedParcels(kSplits);  // parcel level: every rank knows them
-  {
-    std::vector<double> theta(avail.size(), 1.0);
-    std::vector<std::uint8_t> pending(avail.size(), 0);
-    for (size_t i = 0; i < avail.size(); ++i) {
-      if (target[i] < avail[i]) {
-        takeAll[i] = 0;
-        const double t = static_cast<double>(target[i]);
-        theta[i] = std::min(1.0, (t + 4 * std::sqrt(t) + 16) / static_cast<double>(avail[i]));
-      }
-      pending[i] = !takeAll[i] || parcelLevel;
-    }
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      auto below = [&](size_t i, std::uint64_t h) {
-        return theta[i] >= 1.0 || static_cast<double>(h) < theta[i] * 18446744073709551616.0;
-      };
-      std::vector<Candidate> mine;
-      if (parcelLevel) {
-        for (const auto& [p, sc2] : ownedParcels) {
-          const size_t i = static_cast<size_t>(sc2.first * K + sc2.second);
-          const auto h = kernels::mixHash(seed, kParcelSalt, static_cast<std::uint64_t>(p));
-          if (pending[i] && below(i, h)) mine.push_back({h, p, sc2.first, sc2.second});
-        }
-      } else {
-        for (size_t u = ub; u < ue; ++u) {
-          const Layers l = readLayers(units[u], false);
-          const Window& w = units[u].window;
-          for (size_t p = 0; p < l.label.size(); ++p) {
-            if (!usable(l, p)) continue;
-            const size_t i = static_cast<size_t>(l.split[p] * K + l.label[p]);
-            if (!pending[i]) continue;
-            const int row = w.row0 + static_cast<int>(p) / w.cols, col = w.col0 + static_cast<int>(p) % w.cols;
-            const auto h = kernels::mixHash(seed, static_cast<std::uint64_t>(units[u].tile), static_cast<std::uint64_t>(row),
-                                            static_cast<std::uint64_t>(col));
-            if (below(i, h)) mine.push_back({h, pixelKey(units[u].tile, row, col), l.split[p], l.label[p]});
-          }
-        }
-      }
-      auto all = allgatherCandidates(mine, ctx.comm());
-      std::sort(all.begin(), all.end());
-      std::vector<std::int64_t> got(avail.size(), 0);
-      bool retry = false;
-      for (const auto& c : all) {
-        const size_t i = static_cast<size_t>(c.split * K + c.cls);
-        if (!pending[i]) continue;
-        if (got[i] < target[i]) {
-          ++got[i];
-          if (got[i] == target[i]) cutoff[i] = c;
-          if (parcelLevel) selectedParcels[static_cast<size_t>(c.split)].push_back(c);
-        }
-      }
-      for (size_t i = 0; i < avail.size(); ++i) {
-        if (!pending[i]) continue;
-        if (got[i] < target[i]) {
-          // Only possible below the full threshold: take every unit next time.
-          theta[i] = 1.0;
-          retry = true;
-          if (parcelLevel)
-            for (auto& list : selectedParcels)
-              list.erase(std::remove_if(list.begin(), list.end(),
-                                        [&](const Candidate& c) { return static_cast<size_t>(c.split * K + c.cls) == i; }),
-                         list.end());
-        } else {
-          pending[i] = 0;
-        }
-      }
-      if (!retry) break;
-    }
-  }
-  auto selected = [&](size_t i, std::uint64_t h, std::int64_t key) {
+  bool selected(size_t i, std::uint64_t h, std::int64_t key) const {
     return takeAll[i] || !(cutoff[i] < Candidate{h, key, 0, 0});
-  };
+  }
 
-  // ---- 4. rows ---------------------------------------------------------------
-  const int Bx = parcelLevel ? 2 * B : B;
-  std::vector<std::pair<std::string, SampleRowsOut>> out;
-  for (int s = 1; s < kSplits; ++s) out.push_back({kernels::splitName(s), SampleRowsOut{}});
-  auto& rows = out;  // index s - 1
-  std::vector<double> bandSum(static_cast<size_t>(Bx), 0.0), bandSq(static_cast<size_t>(Bx), 0.0);
-  std::vector<std::int64_t> bandN(static_cast<size_t>(Bx), 0);
-  std::int64_t missing = 0;
-  Progress progress("sample", static_cast<std::int64_t>(ue - ub), "blocks", rank == 0);
+  Cube& cube() { return cube_; }
+  const UnitPlan& plan() const { return plan_; }
+  const std::vector<std::string>& classNames() const { return classNames_; }
+  int classes() const { return K_; }
+  bool parcelLevel() const { return parcelLevel_; }
+  const SampleSection& options() const { return sc_; }
+  const Config& config() const { return cfg_; }
+  std::uint64_t seed() const { return static_cast<std::uint64_t>(cfg_.run.seed); }
 
-  if (!parcelLevel) {
-    // Exact integer sums of the stored values make the band statistics
-    // independent of the order in which ranks add them.
-    std::vector<std::int64_t> isum(static_cast<size_t>(B), 0), icnt(static_cast<size_t>(B), 0);
-    std::vector<double> isq(static_cast<size_t>(B), 0.0);  // < 2^53 for any realistic sample: exact
-    for (size_t u = ub; u < ue; ++u) {
-      const Layers l = readLayers(units[u], true);
-      const int tile = units[u].tile;
-      auto want = [&](size_t p, int row, int col) {
-        if (!usable(l, p)) return false;
-        const auto h = kernels::mixHash(seed, static_cast<std::uint64_t>(tile), static_cast<std::uint64_t>(row),
-                                        static_cast<std::uint64_t>(col));
-        return selected(static_cast<size_t>(l.split[p] * K + l.label[p]), h, pixelKey(tile, row, col));
-      };
-      forEachSelected(units[u], want, [&](size_t p, int row, int col, auto&& value) {
-        auto& r = rows[static_cast<size_t>(l.split[p] - 1)].second;
-        const bool train = l.split[p] == kernels::kSplitTrain;
-        for (int t = 0; t < P; ++t)
-          for (int b = 0; b < B; ++b) {
-            const std::uint16_t v = value(t, b);
-            if (v == fill) {
-              r.x.push_back(std::numeric_limits<float>::quiet_NaN());
-              ++missing;
-              continue;
-            }
-            r.x.push_back(static_cast<float>(v * scale + offsets[static_cast<size_t>(b)]));
-            if (train) {
-              isum[static_cast<size_t>(b)] += v;
-              isq[static_cast<size_t>(b)] += static_cast<double>(v) * v;
-              icnt[static_cast<size_t>(b)] += 1;
-            }
-          }
-        r.y.push_back(l.label[p]);
-        r.parcel.push_back(l.parcel[p]);
-        r.tile.push_back(tile);
-        r.row.push_back(row);
-        r.col.push_back(col);
-        r.zone.push_back(l.zone[p]);
-        r.fold.push_back(l.zone[p] >= 0 && static_cast<size_t>(l.zone[p]) < zoneFold.size()
-                             ? static_cast<std::int32_t>(zoneFold[static_cast<size_t>(l.zone[p])])
-                             : -1);
-      });
-      progress.add();
+  std::vector<std::int64_t> avail, target;              // per (split, class)
+  std::map<std::int64_t, std::pair<int, int>> ownedParcels;  // parcel -> (split, class), on its owner rank
+  std::vector<Candidate> cutoff;                        // the last selected candidate per (split, class)
+  std::vector<std::uint8_t> takeAll;                    // every unit of the (split, class) is selected
+  std::vector<std::vector<Candidate>> selectedParcels;  // parcel level, per split: known on every rank
+
+ private:
+  const Config& cfg_;
+  const SampleSection& sc_;
+  bool parcelLevel_;
+  Cube cube_;
+  std::vector<std::string> classNames_;
+  int K_ = 0;
+  std::vector<std::int64_t> zoneFold_;
+  UnitPlan plan_;
+  std::vector<std::uint16_t> refl_;
+};
+
+// Pass 1: the units available per (split, class); at parcel level each
+// parcel is counted once, on its owner rank. Then the per-class targets.
+class ClassCounts : public BlockStage {
+ public:
+  explicit ClassCounts(SampleRun& run) : BlockStage("sample (count)"), run_(run), local_(run.avail.size(), 0) {}
+
+  UnitPlan prepare(const Comm& comm) override {
+    out_.assign(static_cast<size_t>(comm.size()), {});
+    return run_.plan();
+  }
+  void stop(const Comm&) override { run_.cube().close(); }
+
+  void process(const WorkUnit& u) override {
+    const auto l = run_.readLayers(u, false);
+    std::map<std::int64_t, std::pair<int, int>> seen;
+    for (size_t p = 0; p < l.label.size(); ++p) {
+      if (!run_.usable(l, p)) continue;
+      if (run_.parcelLevel()) seen[l.parcel[p]] = {l.split[p], l.label[p]};
+      else local_[run_.cell(l.split[p], l.label[p])] += 1;
     }
-    // Row order: units ascending, then chunk by chunk; re-sort each unit's rows
-    // into row-major order is unnecessary because every rank count sees the
-    // same units and chunks, but the unit runs differ: offsets by prefix sum.
-    std::vector<std::int64_t> gs(static_cast<size_t>(B)), gc(static_cast<size_t>(B));
-    std::vector<double> gq(static_cast<size_t>(B));
-    CROPMAP_MPI(MPI_Allreduce(isum.data(), gs.data(), B, MPI_INT64_T, MPI_SUM, ctx.comm()));
-    CROPMAP_MPI(MPI_Allreduce(icnt.data(), gc.data(), B, MPI_INT64_T, MPI_SUM, ctx.comm()));
-    CROPMAP_MPI(MPI_Allreduce(isq.data(), gq.data(), B, MPI_DOUBLE, MPI_SUM, ctx.comm()));
-    for (int b = 0; b < B; ++b) {
-      bandN[static_cast<size_t>(b)] = gc[static_cast<size_t>(b)];
-      bandSum[static_cast<size_t>(b)] = static_cast<double>(gs[static_cast<size_t>(b)]);
-      bandSq[static_cast<size_t>(b)] = gq[static_cast<size_t>(b)];
+    const int size = static_cast<int>(out_.size());
+    for (const auto& [p, sc] : seen)
+      out_[static_cast<size_t>(ownerOf(static_cast<std::uint64_t>(p), size))].push_back({p, sc.first, sc.second});
+  }
+
+  void finish(const Comm& comm, const PassResult&) override {
+    if (run_.parcelLevel()) {
+      for (const auto& r : comm.exchange(out_, "sample: parcels per split and class"))
+        run_.ownedParcels[r[0]] = {static_cast<int>(r[1]), static_cast<int>(r[2])};
+      for (const auto& [p, sc] : run_.ownedParcels) local_[run_.cell(sc.first, sc.second)] += 1;
     }
-    for (auto& [name, r] : rows) {
-      r.n = static_cast<std::int64_t>(r.y.size());
-      CROPMAP_MPI(MPI_Exscan(&r.n, &r.offset, 1, MPI_INT64_T, MPI_SUM, ctx.comm()));
-      if (rank == 0) r.offset = 0;
-      CROPMAP_MPI(MPI_Allreduce(&r.n, &r.total, 1, MPI_INT64_T, MPI_SUM, ctx.comm()));
-    }
-  } else {
-    // Parcel rows in parcel-id order; row chunks of kRowBlock are owned by
-    // contiguous runs of ranks, so offsets are positions in the sorted list.
-    std::vector<std::unordered_map<std::int64_t, std::int64_t>> position(kSplits);
-    std::vector<std::int64_t> chunksOf(kSplits, 0);
+    run_.avail = local_;
+    comm.sumInPlace(run_.avail, "sample: available units");
+    targets(comm);
+  }
+
+ private:
+  void targets(const Comm& comm) {
+    const auto& sc = run_.options();
+    const int K = run_.classes();
     for (int s = 1; s < kSplits; ++s) {
-      auto& list = selectedParcels[static_cast<size_t>(s)];
-      std::sort(list.begin(), list.end(), [](const Candidate& a, const Candidate& b) { return a.key < b.key; });
-      for (size_t i = 0; i < list.size(); ++i) position[static_cast<size_t>(s)][list[i].key] = static_cast<std::int64_t>(i);
-      chunksOf[static_cast<size_t>(s)] = (static_cast<std::int64_t>(list.size()) + kRowBlock - 1) / kRowBlock;
+      std::vector<std::int64_t> n(run_.avail.begin() + s * K, run_.avail.begin() + (s + 1) * K);
+      const bool train = s == kernels::kSplitTrain;
+      const auto plan = train ? kernels::stratifiedCounts(n, sc.train_size, sc.min_per_class, sc.damping, sc.percentile)
+                              : kernels::stratifiedCounts(n, sc.eval_size, 0, 1.0, sc.percentile);
+      std::copy(plan.target.begin(), plan.target.end(), run_.target.begin() + s * K);
+      if (train && comm.root()) {
+        std::string rare;
+        for (int c = 0; c < K; ++c)
+          if (plan.rare[c] && n[c] > 0) rare += (rare.empty() ? "" : ", ") + run_.classNames()[c];
+        log::info("sample: train priors split at the ", sc.percentile, "th percentile (", plan.threshold,
+                  "); rare classes: ", rare.empty() ? "none" : rare);
+      }
     }
-    auto ownerOfRow = [&](int s, std::int64_t pos) {
-      const std::int64_t nc = chunksOf[static_cast<size_t>(s)], c = pos / kRowBlock;
-      return static_cast<int>(c * size / std::max<std::int64_t>(nc, 1));
+  }
+
+  SampleRun& run_;
+  std::vector<std::int64_t> local_;
+  std::vector<std::vector<std::array<std::int64_t, 3>>> out_;  // (parcel, split, class) by owner rank
+};
+
+// Pass 2 (pixel level): this rank's candidates, the units whose hash is below
+// the (split, class) threshold.
+class PixelCandidates : public BlockStage {
+ public:
+  PixelCandidates(SampleRun& run, const std::vector<std::uint8_t>& pending, const std::vector<double>& theta,
+                  std::vector<Candidate>& out)
+      : BlockStage("sample (select)"), run_(run), pending_(pending), theta_(theta), out_(out) {}
+
+  UnitPlan prepare(const Comm&) override { return run_.plan(); }
+  void stop(const Comm&) override { run_.cube().close(); }
+
+  void process(const WorkUnit& u) override {
+    const auto l = run_.readLayers(u, false);
+    for (size_t p = 0; p < l.label.size(); ++p) {
+      if (!run_.usable(l, p)) continue;
+      const size_t i = run_.cell(l.split[p], l.label[p]);
+      if (!pending_[i]) continue;
+      const int row = u.row0 + static_cast<int>(p) / u.cols, col = u.col0 + static_cast<int>(p) % u.cols;
+      const auto h = kernels::mixHash(run_.seed(), static_cast<std::uint64_t>(u.tile), static_cast<std::uint64_t>(row),
+                                      static_cast<std::uint64_t>(col));
+      if (below(theta_[i], h)) out_.push_back({h, pixelKey(u.tile, row, col), l.split[p], l.label[p]});
+    }
+  }
+  void finish(const Comm&, const PassResult&) override {}
+
+  static bool below(double theta, std::uint64_t h) {
+    return theta >= 1.0 || static_cast<double>(h) < theta * 18446744073709551616.0;
+  }
+
+ private:
+  SampleRun& run_;
+  const std::vector<std::uint8_t>& pending_;
+  const std::vector<double>& theta_;
+  std::vector<Candidate>& out_;
+};
+
+// The exact selection: per (split, class) the t units with the smallest
+// hashes. Thresholds a little above t/n keep the candidate exchange near t per
+// class; a class short of candidates is retried with every unit.
+void select(SampleRun& run, const Comm& comm) {
+  const size_t cells = run.avail.size();
+  const int K = run.classes();
+  std::vector<double> theta(cells, 1.0);
+  std::vector<std::uint8_t> pending(cells, 0);
+  for (size_t i = 0; i < cells; ++i) {
+    if (run.target[i] < run.avail[i]) {
+      run.takeAll[i] = 0;
+      const double t = static_cast<double>(run.target[i]);
+      theta[i] = std::min(1.0, (t + 4 * std::sqrt(t) + 16) / static_cast<double>(run.avail[i]));
+    }
+    pending[i] = !run.takeAll[i] || run.parcelLevel();
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::vector<Candidate> mine;
+    if (run.parcelLevel()) {
+      for (const auto& [p, sc] : run.ownedParcels) {
+        const size_t i = run.cell(sc.first, sc.second);
+        const auto h = kernels::mixHash(run.seed(), kParcelSalt, static_cast<std::uint64_t>(p));
+        if (pending[i] && PixelCandidates::below(theta[i], h)) mine.push_back({h, p, sc.first, sc.second});
+      }
+    } else {
+      PixelCandidates pass(run, pending, theta, mine);
+      runBlockStage(pass, comm);
+    }
+    // Every rank sees every candidate: the selection is computed alike everywhere.
+    std::vector<std::vector<Candidate>> toAll(static_cast<size_t>(comm.size()), mine);
+    auto all = comm.exchange(toAll, "sample: candidates");
+    std::sort(all.begin(), all.end());
+    std::vector<std::int64_t> got(cells, 0);
+    bool retry = false;
+    for (const auto& c : all) {
+      const size_t i = run.cell(c.split, c.cls);
+      if (!pending[i] || got[i] >= run.target[i]) continue;
+      ++got[i];
+      if (got[i] == run.target[i]) run.cutoff[i] = c;
+      if (run.parcelLevel()) run.selectedParcels[static_cast<size_t>(c.split)].push_back(c);
+    }
+    for (size_t i = 0; i < cells; ++i) {
+      if (!pending[i]) continue;
+      if (got[i] >= run.target[i]) {
+        pending[i] = 0;
+        continue;
+      }
+      // Only possible below the full threshold: take every unit next time.
+      theta[i] = 1.0;
+      retry = true;
+      if (run.parcelLevel())
+        for (auto& list : run.selectedParcels)
+          list.erase(std::remove_if(list.begin(), list.end(),
+                                    [&](const Candidate& c) { return run.cell(c.split, c.cls) == i; }),
+                     list.end());
+    }
+    if (!retry) break;
+  }
+  (void)K;
+}
+
+using SplitRows = std::vector<std::pair<std::string, SampleSplit>>;  // index = split - 1
+
+// Pass 3 (pixel level): the selected pixels' series, in unit order; the band
+// statistics of the training split from exact integer sums of the stored
+// values, so they do not depend on the order in which ranks add them.
+class PixelRows : public BlockStage {
+ public:
+  PixelRows(SampleRun& run, SplitRows& rows) : BlockStage("sample"), run_(run), rows_(rows) {
+    const int B = run.cube().bands();
+    isum_.assign(static_cast<size_t>(B), 0);
+    icnt_.assign(static_cast<size_t>(B), 0);
+    isq_.assign(static_cast<size_t>(B), 0.0);
+  }
+
+  UnitPlan prepare(const Comm&) override { return run_.plan(); }
+  void stop(const Comm&) override { run_.cube().close(); }
+
+  void process(const WorkUnit& u) override {
+    const auto l = run_.readLayers(u, true);
+    const int P = run_.cube().periods(), B = run_.cube().bands();
+    const auto& layout = run_.cube().layout();
+    auto want = [&](size_t p, int row, int col) {
+      if (!run_.usable(l, p)) return false;
+      const auto h = kernels::mixHash(run_.seed(), static_cast<std::uint64_t>(u.tile), static_cast<std::uint64_t>(row),
+                                      static_cast<std::uint64_t>(col));
+      return run_.selected(run_.cell(l.split[p], l.label[p]), h, pixelKey(u.tile, row, col));
     };
-    // Pixel values travel with a small header; one record is header + P*B uint16.
-    const size_t valuesPer = static_cast<size_t>(P) * B;
-    std::vector<std::vector<PixelData>> headers(static_cast<size_t>(size));
-    std::vector<std::vector<std::uint16_t>> values(static_cast<size_t>(size));
-    for (size_t u = ub; u < ue; ++u) {
-      const Layers l = readLayers(units[u], true);
-      auto want = [&](size_t p, int, int) { return usable(l, p) && position[l.split[p]].count(l.parcel[p]) > 0; };
-      forEachSelected(units[u], want, [&](size_t p, int row, int col, auto&& value) {
-        const int s = l.split[p];
-        const int dest = ownerOfRow(s, position[static_cast<size_t>(s)].at(l.parcel[p]));
-        headers[static_cast<size_t>(dest)].push_back({l.parcel[p], pixelKey(units[u].tile, row, col), l.zone[p], s});
-        for (int t = 0; t < P; ++t)
-          for (int b = 0; b < B; ++b) values[static_cast<size_t>(dest)].push_back(value(t, b));
-      });
-      progress.add();
-    }
-    const auto hin = exchangeRecords(headers, ctx.comm());
-    const auto vin = exchangeRecords(values, ctx.comm());
-    // Group the pixels of each parcel, in key order, so sums do not depend on arrival order.
-    std::vector<size_t> order(hin.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return hin[a].parcel != hin[b].parcel ? hin[a].parcel < hin[b].parcel : hin[a].key < hin[b].key;
+    run_.forEachSelected(u, want, [&](size_t p, int row, int col, auto&& value) {
+      auto& r = rows_[static_cast<size_t>(l.split[p] - 1)].second;
+      const bool train = l.split[p] == kernels::kSplitTrain;
+      for (int t = 0; t < P; ++t)
+        for (int b = 0; b < B; ++b) {
+          const std::uint16_t v = value(t, b);
+          if (v == layout.fillValue) {
+            r.x.push_back(std::numeric_limits<float>::quiet_NaN());
+            ++missing;
+            continue;
+          }
+          r.x.push_back(static_cast<float>(v * layout.scaleFactor + layout.bandOffsets[static_cast<size_t>(b)]));
+          if (train) {
+            isum_[static_cast<size_t>(b)] += v;
+            isq_[static_cast<size_t>(b)] += static_cast<double>(v) * v;  // < 2^53 for any realistic sample: exact
+            icnt_[static_cast<size_t>(b)] += 1;
+          }
+        }
+      r.y.push_back(l.label[p]);
+      r.parcel.push_back(l.parcel[p]);
+      r.tile.push_back(u.tile);
+      r.row.push_back(row);
+      r.col.push_back(col);
+      r.zone.push_back(l.zone[p]);
+      r.fold.push_back(run_.foldOfZone(l.zone[p]));
     });
-    // My rows: per split, the chunks I own.
-    std::vector<std::vector<double>> chunkSum(kSplits), chunkSq(kSplits);
-    std::vector<std::vector<std::int64_t>> chunkN(kSplits);
+  }
+
+  void finish(const Comm& comm, const PassResult&) override {
+    comm.sumInPlace(isum_, "sample: band sums");
+    comm.sumInPlace(icnt_, "sample: band counts");
+    comm.sumInPlace(isq_, "sample: band squares");
+    // Rows land in file order by an exclusive prefix sum of the per-rank counts.
+    for (auto& [name, r] : rows_) {
+      r.n = static_cast<std::int64_t>(r.y.size());
+      r.offset = comm.exclusivePrefixSum(r.n, "sample: row offsets");
+      r.total = comm.sum(r.n, "sample: rows");
+    }
+  }
+
+  // Mean and standard deviation per band of the training rows, in the units of x.
+  void bandStatistics(std::vector<double>& mean, std::vector<double>& sd) const {
+    const auto& layout = run_.cube().layout();
+    for (size_t b = 0; b < isum_.size(); ++b) {
+      const double n = static_cast<double>(std::max<std::int64_t>(icnt_[b], 1));
+      double m = static_cast<double>(isum_[b]) / n, var = isq_[b] / n - m * m;
+      var *= layout.scaleFactor * layout.scaleFactor;
+      m = m * layout.scaleFactor + layout.bandOffsets[b];
+      mean.push_back(m);
+      sd.push_back(std::sqrt(std::max(var, 0.0)));
+    }
+  }
+
+  std::int64_t missing = 0;
+
+ private:
+  SampleRun& run_;
+  SplitRows& rows_;
+  std::vector<std::int64_t> isum_, icnt_;
+  std::vector<double> isq_;
+};
+
+// Pass 3 (parcel level): each selected parcel's pixels travel to the rank
+// owning its row; rows are in parcel-id order, row chunks of kRowBlock owned
+// by contiguous runs of ranks, so offsets are positions in the sorted list.
+// Per period and band a row holds the mean and the median of the parcel's
+// pixels.
+class ParcelRows : public BlockStage {
+ public:
+  ParcelRows(SampleRun& run, SplitRows& rows) : BlockStage("sample"), run_(run), rows_(rows) {}
+
+  UnitPlan prepare(const Comm& comm) override {
+    size_ = comm.size();
+    position_.assign(kSplits, {});
+    chunksOf_.assign(kSplits, 0);
     for (int s = 1; s < kSplits; ++s) {
-      auto& r = rows[static_cast<size_t>(s - 1)].second;
-      const auto& list = selectedParcels[static_cast<size_t>(s)];
+      auto& list = run_.selectedParcels[static_cast<size_t>(s)];
+      std::sort(list.begin(), list.end(), [](const Candidate& a, const Candidate& b) { return a.key < b.key; });
+      for (size_t i = 0; i < list.size(); ++i)
+        position_[static_cast<size_t>(s)][list[i].key] = static_cast<std::int64_t>(i);
+      chunksOf_[static_cast<size_t>(s)] = (static_cast<std::int64_t>(list.size()) + kRowBlock - 1) / kRowBlock;
+    }
+    headers_.assign(static_cast<size_t>(size_), {});
+    values_.assign(static_cast<size_t>(size_), {});
+    return run_.plan();
+  }
+  void stop(const Comm&) override { run_.cube().close(); }
+
+  void process(const WorkUnit& u) override {
+    const auto l = run_.readLayers(u, true);
+    const int P = run_.cube().periods(), B = run_.cube().bands();
+    auto want = [&](size_t p, int, int) {
+      return run_.usable(l, p) && position_[l.split[p]].count(l.parcel[p]) > 0;
+    };
+    run_.forEachSelected(u, want, [&](size_t p, int row, int col, auto&& value) {
+      const int s = l.split[p];
+      const int dest = ownerOfRow(s, position_[static_cast<size_t>(s)].at(l.parcel[p]));
+      headers_[static_cast<size_t>(dest)].push_back({l.parcel[p], pixelKey(u.tile, row, col), l.zone[p], s});
+      for (int t = 0; t < P; ++t)
+        for (int b = 0; b < B; ++b) values_[static_cast<size_t>(dest)].push_back(value(t, b));
+    });
+  }
+
+  void finish(const Comm& comm, const PassResult&) override {
+    const auto hin = comm.exchange(headers_, "sample: parcel pixels");
+    const auto vin = comm.exchange(values_, "sample: parcel values");
+    headers_.clear();
+    values_.clear();
+    allocateRows(comm.rank());
+    aggregate(hin, vin);
+    bandStatistics(comm);
+  }
+
+  void bandStatistics(std::vector<double>& mean, std::vector<double>& sd) const {
+    for (size_t b = 0; b < bandSum_.size(); ++b) {
+      const double n = static_cast<double>(std::max<std::int64_t>(bandN_[b], 1));
+      const double m = bandSum_[b] / n, var = bandSq_[b] / n - m * m;
+      mean.push_back(m);
+      sd.push_back(std::sqrt(std::max(var, 0.0)));
+    }
+  }
+
+  std::int64_t missing = 0;
+
+ private:
+  int ownerOfRow(int s, std::int64_t pos) const {
+    const std::int64_t nc = chunksOf_[static_cast<size_t>(s)], c = pos / kRowBlock;
+    return static_cast<int>(c * size_ / std::max<std::int64_t>(nc, 1));
+  }
+
+  // My rows: per split, the chunks I own.
+  void allocateRows(int rank) {
+    const int P = run_.cube().periods(), Bx = 2 * run_.cube().bands();
+    chunkSum_.assign(kSplits, {});
+    chunkSq_.assign(kSplits, {});
+    chunkN_.assign(kSplits, {});
+    for (int s = 1; s < kSplits; ++s) {
+      auto& r = rows_[static_cast<size_t>(s - 1)].second;
+      const auto& list = run_.selectedParcels[static_cast<size_t>(s)];
       const std::int64_t n = static_cast<std::int64_t>(list.size());
       std::int64_t first = -1, last = -1;
       for (std::int64_t pos = 0; pos < n; ++pos)
@@ -410,32 +518,43 @@ int runSample(CommandContext& ctx) {
         r.parcel[static_cast<size_t>(i)] = c.key;
         r.y[static_cast<size_t>(i)] = static_cast<std::int16_t>(c.cls);
       }
-      chunkSum[s].assign(static_cast<size_t>(chunksOf[s]) * Bx, 0.0);
-      chunkSq[s].assign(static_cast<size_t>(chunksOf[s]) * Bx, 0.0);
-      chunkN[s].assign(static_cast<size_t>(chunksOf[s]) * Bx, 0);
+      chunkSum_[s].assign(static_cast<size_t>(chunksOf_[s]) * Bx, 0.0);
+      chunkSq_[s].assign(static_cast<size_t>(chunksOf_[s]) * Bx, 0.0);
+      chunkN_[s].assign(static_cast<size_t>(chunksOf_[s]) * Bx, 0);
     }
+  }
+
+  // Groups the pixels of each parcel, in key order, so sums do not depend on arrival order.
+  void aggregate(const std::vector<PixelData>& hin, const std::vector<std::uint16_t>& vin) {
+    const int P = run_.cube().periods(), B = run_.cube().bands(), Bx = 2 * B;
+    const auto& layout = run_.cube().layout();
+    const size_t valuesPer = static_cast<size_t>(P) * B;
+    std::vector<size_t> order(hin.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return hin[a].parcel != hin[b].parcel ? hin[a].parcel < hin[b].parcel : hin[a].key < hin[b].key;
+    });
     std::vector<double> vals;
     for (size_t a = 0; a < order.size();) {
       size_t b = a;
       while (b < order.size() && hin[order[b]].parcel == hin[order[a]].parcel) ++b;
       const PixelData& h0 = hin[order[a]];
       const int s = h0.split;
-      auto& r = rows[static_cast<size_t>(s - 1)].second;
-      const std::int64_t i = position[static_cast<size_t>(s)].at(h0.parcel) - r.offset;
+      auto& r = rows_[static_cast<size_t>(s - 1)].second;
+      const std::int64_t i = position_[static_cast<size_t>(s)].at(h0.parcel) - r.offset;
       r.tile[static_cast<size_t>(i)] = static_cast<std::int32_t>(h0.key >> 42);
       r.row[static_cast<size_t>(i)] = static_cast<std::int32_t>((h0.key >> 21) & 0x1fffff);
       r.col[static_cast<size_t>(i)] = static_cast<std::int32_t>(h0.key & 0x1fffff);
       r.zone[static_cast<size_t>(i)] = h0.zone;
-      r.fold[static_cast<size_t>(i)] =
-          h0.zone >= 0 && static_cast<size_t>(h0.zone) < zoneFold.size() ? static_cast<std::int32_t>(zoneFold[h0.zone]) : -1;
+      r.fold[static_cast<size_t>(i)] = run_.foldOfZone(h0.zone);
       for (int t = 0; t < P; ++t)
         for (int band = 0; band < B; ++band) {
           vals.clear();
           double sum = 0;
           for (size_t k = a; k < b; ++k) {
             const std::uint16_t v = vin[order[k] * valuesPer + static_cast<size_t>(t) * B + band];
-            if (v == fill) continue;
-            const double x = v * scale + offsets[static_cast<size_t>(band)];
+            if (v == layout.fillValue) continue;
+            const double x = v * layout.scaleFactor + layout.bandOffsets[static_cast<size_t>(band)];
             vals.push_back(x);
             sum += x;
           }
@@ -456,93 +575,142 @@ int runSample(CommandContext& ctx) {
           for (int band = 0; band < Bx; ++band) {
             const float v = r.x[(static_cast<size_t>(i) * P + t) * Bx + band];
             if (std::isnan(v)) continue;
-            chunkSum[s][ch * Bx + band] += v;
-            chunkSq[s][ch * Bx + band] += static_cast<double>(v) * v;
-            chunkN[s][ch * Bx + band] += 1;
+            chunkSum_[s][ch * Bx + band] += v;
+            chunkSq_[s][ch * Bx + band] += static_cast<double>(v) * v;
+            chunkN_[s][ch * Bx + band] += 1;
           }
       }
       a = b;
     }
-    // Each row chunk is summed by one rank only: reducing adds exact zeros, and
-    // summing chunks in order gives the same bits at any rank count.
-    const int s = kernels::kSplitTrain;
-    std::vector<double> gS(chunkSum[s].size()), gQ(chunkSq[s].size());
-    std::vector<std::int64_t> gN(chunkN[s].size());
-    CROPMAP_MPI(MPI_Allreduce(chunkSum[s].data(), gS.data(), static_cast<int>(gS.size()), MPI_DOUBLE, MPI_SUM, ctx.comm()));
-    CROPMAP_MPI(MPI_Allreduce(chunkSq[s].data(), gQ.data(), static_cast<int>(gQ.size()), MPI_DOUBLE, MPI_SUM, ctx.comm()));
-    CROPMAP_MPI(MPI_Allreduce(chunkN[s].data(), gN.data(), static_cast<int>(gN.size()), MPI_INT64_T, MPI_SUM, ctx.comm()));
-    for (std::int64_t c = 0; c < chunksOf[s]; ++c)
+  }
+
+  // Each row chunk is summed by one rank only: reducing adds exact zeros, and
+  // summing chunks in order gives the same bits at any rank count.
+  void bandStatistics(const Comm& comm) {
+    const int s = kernels::kSplitTrain, Bx = 2 * run_.cube().bands();
+    comm.sumInPlace(chunkSum_[s], "sample: parcel band sums");
+    comm.sumInPlace(chunkSq_[s], "sample: parcel band squares");
+    comm.sumInPlace(chunkN_[s], "sample: parcel band counts");
+    bandSum_.assign(static_cast<size_t>(Bx), 0.0);
+    bandSq_.assign(static_cast<size_t>(Bx), 0.0);
+    bandN_.assign(static_cast<size_t>(Bx), 0);
+    for (std::int64_t c = 0; c < chunksOf_[s]; ++c)
       for (int band = 0; band < Bx; ++band) {
-        bandSum[static_cast<size_t>(band)] += gS[static_cast<size_t>(c) * Bx + band];
-        bandSq[static_cast<size_t>(band)] += gQ[static_cast<size_t>(c) * Bx + band];
-        bandN[static_cast<size_t>(band)] += gN[static_cast<size_t>(c) * Bx + band];
+        bandSum_[static_cast<size_t>(band)] += chunkSum_[s][static_cast<size_t>(c) * Bx + band];
+        bandSq_[static_cast<size_t>(band)] += chunkSq_[s][static_cast<size_t>(c) * Bx + band];
+        bandN_[static_cast<size_t>(band)] += chunkN_[s][static_cast<size_t>(c) * Bx + band];
       }
   }
-  progress.finish();
 
-  // ---- 5. attributes and the file ------------------------------------------
-  SampleFileAttrs attrs;
+  SampleRun& run_;
+  SplitRows& rows_;
+  int size_ = 1;
+  std::vector<std::unordered_map<std::int64_t, std::int64_t>> position_;  // per split: parcel -> row
+  std::vector<std::int64_t> chunksOf_;
+  std::vector<std::vector<PixelData>> headers_;
+  std::vector<std::vector<std::uint16_t>> values_;
+  std::vector<std::vector<double>> chunkSum_, chunkSq_;
+  std::vector<std::vector<std::int64_t>> chunkN_;
+  std::vector<double> bandSum_, bandSq_;
+  std::vector<std::int64_t> bandN_;
+};
+
+// The file's attributes: names, periods, band statistics, class weights and the formula.
+SampleFileInfo attributes(SampleRun& run, const SplitRows& rows, const Comm& comm, std::vector<double> mean,
+                           std::vector<double> sd) {
+  const auto& sc = run.options();
+  const int K = run.classes();
+  SampleFileInfo attrs;
   attrs.level = sc.level;
-  attrs.classNames = classNames;
-  attrs.periods = cube.layout().periods;
-  for (const auto& t : tiles) attrs.tiles.push_back(t.name);
-  attrs.seed = cfg.run.seed;
-  attrs.periodsCount = P;
-  attrs.bandsCount = Bx;
-  for (const auto& b : cube.layout().bands) attrs.bandNames.push_back(parcelLevel ? b + "_mean" : b);
-  if (parcelLevel)
-    for (const auto& b : cube.layout().bands) attrs.bandNames.push_back(b + "_median");
-  for (int b = 0; b < Bx; ++b) {
-    const double n = static_cast<double>(std::max<std::int64_t>(bandN[static_cast<size_t>(b)], 1));
-    double mean = bandSum[static_cast<size_t>(b)] / n, var = bandSq[static_cast<size_t>(b)] / n - mean * mean;
-    if (!parcelLevel) {  // integer sums of stored values: scale back
-      const double off = offsets[static_cast<size_t>(b)];
-      var *= scale * scale;
-      mean = mean * scale + off;
-    }
-    attrs.bandMean.push_back(mean);
-    attrs.bandStd.push_back(std::sqrt(std::max(var, 0.0)));
-  }
+  attrs.classNames = run.classNames();
+  attrs.periodStarts = run.cube().layout().periods;
+  for (const auto& t : run.cube().tiles()) attrs.tiles.push_back(t.name);
+  attrs.seed = run.config().run.seed;
+  attrs.periods = run.cube().periods();
+  attrs.bands = run.parcelLevel() ? 2 * run.cube().bands() : run.cube().bands();
+  for (const auto& b : run.cube().layout().bands) attrs.bandNames.push_back(run.parcelLevel() ? b + "_mean" : b);
+  if (run.parcelLevel())
+    for (const auto& b : run.cube().layout().bands) attrs.bandNames.push_back(b + "_median");
+  attrs.bandMean = std::move(mean);
+  attrs.bandStd = std::move(sd);
   std::vector<std::int64_t> trainCounts(static_cast<size_t>(K), 0);
-  {
-    std::vector<std::int64_t> local(static_cast<size_t>(K), 0);
-    for (auto c : rows[0].second.y) local[static_cast<size_t>(c)] += 1;
-    CROPMAP_MPI(MPI_Allreduce(local.data(), trainCounts.data(), K, MPI_INT64_T, MPI_SUM, ctx.comm()));
-  }
+  for (auto c : rows[0].second.y) trainCounts[static_cast<size_t>(c)] += 1;
+  comm.sumInPlace(trainCounts, "sample: training rows per class");
   attrs.trainCounts = trainCounts;
   attrs.classWeights = kernels::maxOverCountWeights(trainCounts);
   attrs.inverseFrequency = kernels::inverseFrequencyWeights(trainCounts);
-  {
-    std::ostringstream f;
-    f << "train: t_c = min(n_c, max(m, floor(N * w_c / sum w))), w_c = q * (pi_c / q)^gamma if pi_c > q else pi_c, "
-         "q = P"
-      << sc.percentile << " of the priors; N = " << sc.train_size << ", m = " << sc.min_per_class
-      << ", gamma = " << sc.damping << "; val/test: gamma = 1, m = 0, N = " << sc.eval_size
-      << " (0: all); units with the smallest hash(seed, tile, pixel | parcel) per class";
-    attrs.sampling = f.str();
-  }
-  std::int64_t missingAll = 0;
-  CROPMAP_MPI(MPI_Reduce(&missing, &missingAll, 1, MPI_INT64_T, MPI_SUM, 0, ctx.comm()));
-  cube.close();
-  const std::string path = (std::filesystem::path(cfg.run.output) / sc.output).string();
-  writeSamplesParallel(path, ctx.comm(), attrs, out);
-  if (rank == 0) {
-    for (int s = 1; s < kSplits; ++s) {
-      std::string perClass;
-      std::int64_t tot = 0;
-      for (int c = 0; c < K; ++c) {
-        tot += target[static_cast<size_t>(s * K + c)];
-        if (avail[static_cast<size_t>(s * K + c)] > 0)
-          perClass += (perClass.empty() ? "" : ", ") + classNames[c] + " " +
-                      std::to_string(target[static_cast<size_t>(s * K + c)]) + "/" +
-                      std::to_string(avail[static_cast<size_t>(s * K + c)]);
-      }
-      log::info("sample: ", kernels::splitName(s), ": ", tot, " rows (", perClass.empty() ? "none" : perClass, ")");
+  std::ostringstream f;
+  f << "train: t_c = min(n_c, max(m, floor(N * w_c / sum w))), w_c = q * (pi_c / q)^gamma if pi_c > q else pi_c, "
+       "q = P"
+    << sc.percentile << " of the priors; N = " << sc.train_size << ", m = " << sc.min_per_class
+    << ", gamma = " << sc.damping << "; val/test: gamma = 1, m = 0, N = " << sc.eval_size
+    << " (0: all); units with the smallest hash(seed, tile, pixel | parcel) per class";
+  attrs.sampling = f.str();
+  return attrs;
+}
+
+void logCounts(SampleRun& run, std::int64_t missing, const std::string& path) {
+  const int K = run.classes();
+  for (int s = 1; s < kSplits; ++s) {
+    std::string perClass;
+    std::int64_t tot = 0;
+    for (int c = 0; c < K; ++c) {
+      const size_t i = run.cell(s, c);
+      tot += run.target[i];
+      if (run.avail[i] > 0)
+        perClass += (perClass.empty() ? "" : ", ") + run.classNames()[c] + " " + std::to_string(run.target[i]) + "/" +
+                    std::to_string(run.avail[i]);
     }
-    if (missingAll > 0) log::warn("sample: ", missingAll, " values without data in the cube are stored as NaN");
-    log::info("sample: wrote ", path);
+    log::info("sample: ", kernels::splitName(s), ": ", tot, " rows (", perClass.empty() ? "none" : perClass, ")");
   }
+  if (missing > 0) log::warn("sample: ", missing, " values without data in the cube are stored as NaN");
+  log::info("sample: wrote ", path);
+}
+
+}  // namespace
+
+int runSample(CommandContext& ctx) {
+  const Comm comm(ctx.comm());
+  SampleRun run(ctx.config, comm);
+  ClassCounts counts(run);
+  runBlockStage(counts, comm);
+  select(run, comm);
+
+  SplitRows rows;
+  for (int s = 1; s < kSplits; ++s) rows.push_back({kernels::splitName(s), SampleSplit{}});
+  std::vector<double> mean, sd;
+  std::int64_t missing = 0;
+  if (run.parcelLevel()) {
+    ParcelRows pass(run, rows);
+    runBlockStage(pass, comm);
+    pass.bandStatistics(mean, sd);
+    missing = pass.missing;
+  } else {
+    PixelRows pass(run, rows);
+    runBlockStage(pass, comm);
+    pass.bandStatistics(mean, sd);
+    missing = pass.missing;
+  }
+  const SampleFileInfo attrs = attributes(run, rows, comm, std::move(mean), std::move(sd));
+  const std::int64_t missingAll = comm.sum(missing, "sample: values without data");
+  run.cube().close();
+  const std::string path = (std::filesystem::path(ctx.config.run.output) / ctx.config.sample.output).string();
+  writeSamples(path, comm, attrs, rows);
+  if (comm.root()) logCounts(run, missingAll, path);
   return 0;
+}
+
+Command sampleCommand() {
+  Command c;
+  c.name = "sample";
+  c.summary = "stratified pixel- or parcel-level samples per split into samples.h5 (parallel)";
+  c.description =
+      "Draws sample.train_size training rows by stratified sampling with class priors (a guaranteed\n"
+      "sample.min_per_class, imbalance damping sample.damping, frequent/rare at sample.percentile) and\n"
+      "validation/test rows in proportion to the classes, reads them from the cube, and writes\n"
+      "<run.output>/samples.h5 with class weights and the train split's band mean and std.";
+  c.run = runSample;
+  return c;
 }
 
 }  // namespace cropmap

@@ -1,4 +1,11 @@
-#include "synth_stage.hpp"
+// `cropmap synth`: writes the synthetic region (see stages/synth/README.md).
+//
+// Every rank builds the same landscape (parcels, calendars) from the seed;
+// the work units (tile x acquisition scenes, tile x month truth composites,
+// per-tile truth rasters, the vector files) are spread round-robin over the
+// ranks. Each unit's content depends only on the seed and the unit, so the
+// files are byte-identical whatever the number of ranks.
+#include "stages/commands.hpp"
 
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
@@ -475,24 +482,6 @@ void prepareOutput(const fs::path& out) {
   writeText(out / kMarker, "written by cropmap synth; the directory is replaced by the next run\n");
 }
 
-// Gathers every rank's text on rank 0 (concatenated in rank order).
-std::string gatherText(MPI_Comm comm, int rank, int size, const std::string& mine) {
-  int len = static_cast<int>(mine.size());
-  std::vector<int> lens(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
-  CROPMAP_MPI(MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, comm));
-  std::string all;
-  if (rank == 0) {
-    int total = 0;
-    for (int i = 0; i < size; ++i) {
-      displs[static_cast<size_t>(i)] = total;
-      total += lens[static_cast<size_t>(i)];
-    }
-    all.resize(static_cast<size_t>(total));
-  }
-  CROPMAP_MPI(MPI_Gatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, 0, comm));
-  return all;
-}
-
 int runSynth(CommandContext& ctx) {
   const Config& cfg = ctx.config;
   const int rank = ctx.rank(), size = ctx.size();
@@ -590,10 +579,10 @@ int runSynth(CommandContext& ctx) {
   std::error_code ec;
   fs::remove_all(s.out / (".scratch-rank" + std::to_string(rank)), ec);
 
-  const std::string all = gatherText(ctx.comm(), rank, size, csv);
-  double maxBusy = 0, sumBusy = 0;
-  CROPMAP_MPI(MPI_Reduce(&busy, &maxBusy, 1, MPI_DOUBLE, MPI_MAX, 0, ctx.comm()));
-  CROPMAP_MPI(MPI_Reduce(&busy, &sumBusy, 1, MPI_DOUBLE, MPI_SUM, 0, ctx.comm()));
+  const Comm comm(ctx.comm());
+  std::string all;
+  for (const auto& text : comm.gatherText(csv, "synth: scene table")) all += text;
+  const double maxBusy = comm.max(busy, "synth: busy time"), sumBusy = comm.sum(busy, "synth: busy time");
   if (rank == 0) {
     std::vector<std::string> lines;
     std::istringstream in(all);

@@ -11,8 +11,10 @@
 #include "kernels/metrics.hpp"
 #include "models.hpp"
 #include "pipeline/log.hpp"
-#include "samples_io.hpp"
-#include "train.hpp"
+#include "kernels/shards.hpp"
+#include "pipeline/samples.hpp"
+#include "pipeline/paths.hpp"
+#include "stages/commands.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -20,24 +22,6 @@ namespace fs = std::filesystem;
 namespace cropmap {
 
 namespace {
-
-template <class T>
-std::vector<T> gatherToRoot(const std::vector<T>& mine, MPI_Datatype type, MPI_Comm comm, int rank, int size) {
-  int n = static_cast<int>(mine.size());
-  std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
-  CROPMAP_MPI(MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm));
-  std::vector<T> all;
-  if (rank == 0) {
-    int total = 0;
-    for (int r = 0; r < size; ++r) {
-      displs[static_cast<size_t>(r)] = total;
-      total += counts[static_cast<size_t>(r)];
-    }
-    all.resize(static_cast<size_t>(total));
-  }
-  CROPMAP_MPI(MPI_Gatherv(mine.data(), n, type, all.data(), counts.data(), displs.data(), type, 0, comm));
-  return all;
-}
 
 std::string reportJson(const ClassificationReport& r, const ConfusionMatrix& cm, const std::vector<std::string>& names) {
   json::Object o;
@@ -163,11 +147,12 @@ int runEvaluate(CommandContext& ctx) {
       std::copy(s.data_ptr<int>(), s.data_ptr<int>() + k, stop.begin() + b0);
     }
   }
-  auto allY = gatherToRoot(rows.y, MPI_INT32_T, comm, rank, size);
-  auto allPred = gatherToRoot(pred, MPI_INT32_T, comm, rank, size);
-  auto allStop = gatherToRoot(stop, MPI_INT32_T, comm, rank, size);
-  auto allParcel = gatherToRoot(rows.parcel, MPI_INT64_T, comm, rank, size);
-  auto allFold = gatherToRoot(rows.fold, MPI_INT32_T, comm, rank, size);
+  const Comm all(comm);
+  auto allY = all.gatherv(rows.y, "evaluate: labels");
+  auto allPred = all.gatherv(pred, "evaluate: predictions");
+  auto allStop = all.gatherv(stop, "evaluate: stopping steps");
+  auto allParcel = all.gatherv(rows.parcel, "evaluate: parcels");
+  auto allFold = all.gatherv(rows.fold, "evaluate: folds");
   if (rank != 0) return 0;
 
   const int K = info.classes();
@@ -215,7 +200,7 @@ int runEvaluate(CommandContext& ctx) {
     }
     root.raw("folds", fj + "]");
   }
-  if (spec.name == "earlyrnn") {
+  if (modelKind(spec.name).earlyStopping) {
     std::vector<double> steps(allStop.begin(), allStop.end());
     auto ms = meanStd(steps);
     const auto& periods = lm.meta.periodStarts;

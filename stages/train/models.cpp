@@ -1,8 +1,13 @@
 #include "models.hpp"
 
+#include <cerrno>
+#include <cstdio>
 #include <filesystem>
+#include <sstream>
 
+#include "pipeline/gdal_io.hpp"
 #include "pipeline/mpi.hpp"
+#include "pipeline/paths.hpp"
 
 namespace cropmap {
 
@@ -120,10 +125,10 @@ const std::vector<ModelEntry>& modelTable() {
 
 }  // namespace
 
-std::vector<std::string> modelNames() {
-  std::vector<std::string> n;
-  for (const auto& e : modelTable()) n.emplace_back(e.name);
-  return n;
+bool hasFactory(const std::string& name) {
+  for (const auto& e : modelTable())
+    if (name == e.name) return true;
+  return false;
 }
 
 SeriesModel makeModel(const ModelSpec& spec) {
@@ -255,11 +260,23 @@ ModelMeta readModelMeta(torch::serialize::InputArchive& a, const std::string& fi
 }
 
 void saveArchive(torch::serialize::OutputArchive& archive, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  archive.save_to(tmp);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw std::runtime_error("cannot rename " + tmp + " to " + path + ": " + ec.message());
+  // Serialised in memory first: LibTorch's file writer cannot report a failed
+  // write (a full disk) without terminating the process from a destructor.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  const std::string data = bytes.str();
+  const std::string tmp = gdal::temporaryName(path);
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw std::runtime_error("cannot create " + tmp + ": " + writeFailure(tmp, errno));
+  const bool written = std::fwrite(data.data(), 1, data.size(), f) == data.size();
+  const int err = errno;
+  const bool closed = std::fclose(f) == 0;
+  if (!written || !closed) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw std::runtime_error("cannot write " + path + ": " + writeFailure(tmp, written ? errno : err));
+  }
+  gdal::commitFile(tmp, path);
 }
 
 LoadedModel loadModelFile(const std::string& path) {
@@ -279,6 +296,30 @@ LoadedModel loadModelFile(const std::string& path) {
   lm.model->load(weights);
   lm.model->eval();
   return lm;
+}
+
+// Parameters and floating-point buffers (batch-norm running statistics), in
+// module order: the tensors that must agree on every rank.
+std::vector<torch::Tensor> replicaState(SeriesModelImpl& m) {
+  std::vector<torch::Tensor> t;
+  for (auto& p : m.parameters()) t.push_back(p.data());
+  for (auto& b : m.buffers())
+    if (b.is_floating_point()) t.push_back(b);
+  return t;
+}
+std::vector<torch::Tensor> floatBuffers(SeriesModelImpl& m) {
+  std::vector<torch::Tensor> t;
+  for (auto& b : m.buffers())
+    if (b.is_floating_point()) t.push_back(b);
+  return t;
+}
+
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainSection& tc, SeriesModelImpl& m) {
+  if (tc.optimizer == "rmsprop")
+    return std::make_unique<torch::optim::RMSprop>(m.parameters(),
+                                                   torch::optim::RMSpropOptions(tc.lr).weight_decay(tc.weight_decay));
+  return std::make_unique<torch::optim::AdamW>(m.parameters(),
+                                               torch::optim::AdamWOptions(tc.lr).weight_decay(tc.weight_decay));
 }
 
 }  // namespace cropmap

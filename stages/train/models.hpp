@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/config.hpp"
+
 namespace cropmap {
 
 struct ModelSpec {
@@ -41,7 +43,8 @@ using SeriesModel = std::shared_ptr<SeriesModelImpl>;
 
 // Throws UsageError for an unknown name.
 SeriesModel makeModel(const ModelSpec& spec);
-std::vector<std::string> modelNames();
+// True when makeModel builds `name` (every LibTorch entry of the model table in pipeline/registry).
+bool hasFactory(const std::string& name);
 
 struct Prediction {
   torch::Tensor classes;  // [N] int64
@@ -82,5 +85,13 @@ struct LoadedModel {
 };
 // Throws UsageError naming the file when it is missing or not a cropmap model.
 LoadedModel loadModelFile(const std::string& path);
+
+// What the trainer and `cropmap bench train` share.
+// Parameters and floating-point buffers (batch-norm running statistics), in
+// module order: the tensors that must agree on every rank.
+std::vector<torch::Tensor> replicaState(SeriesModelImpl& m);
+std::vector<torch::Tensor> floatBuffers(SeriesModelImpl& m);
+// train.optimizer over the model's parameters with train.lr and train.weight_decay.
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainSection& tc, SeriesModelImpl& m);
 
 }  // namespace cropmap

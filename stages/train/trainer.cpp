@@ -17,18 +17,16 @@
 #include "pipeline/comm/gradient_reducer.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/progress.hpp"
-#include "samples_io.hpp"
-#include "train.hpp"
+#include "pipeline/signals.hpp"
+#include "kernels/shards.hpp"
+#include "pipeline/samples.hpp"
+#include "pipeline/paths.hpp"
+#include "stages/commands.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace cropmap {
-
-std::string trainOutputDir(const Config& c) { return (fs::path(c.run.output) / c.train.output).string(); }
-std::string samplesPath(const Config& c) {
-  return c.train.samples.empty() ? (fs::path(c.run.output) / c.sample.output).string() : c.train.samples;
-}
 
 namespace {
 
@@ -42,36 +40,6 @@ torch::Tensor yTensor(const SampleRows& rows) {
   return torch::from_blob(const_cast<std::int32_t*>(rows.y.data()), {rows.n}, torch::kInt).to(torch::kLong);
 }
 
-void allreduceSum(std::vector<double>& v, MPI_Comm comm) {
-  CROPMAP_MPI(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, comm));
-}
-void allreduceSum(std::vector<std::int64_t>& v, MPI_Comm comm) {
-  CROPMAP_MPI(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_INT64_T, MPI_SUM, comm));
-}
-
-// Parameters and floating-point buffers (batch-norm running statistics), in
-// module order: the tensors that must agree on every rank.
-std::vector<torch::Tensor> replicaState(SeriesModelImpl& m) {
-  std::vector<torch::Tensor> t;
-  for (auto& p : m.parameters()) t.push_back(p.data());
-  for (auto& b : m.buffers())
-    if (b.is_floating_point()) t.push_back(b);
-  return t;
-}
-std::vector<torch::Tensor> floatBuffers(SeriesModelImpl& m) {
-  std::vector<torch::Tensor> t;
-  for (auto& b : m.buffers())
-    if (b.is_floating_point()) t.push_back(b);
-  return t;
-}
-
-std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const TrainSection& tc, SeriesModelImpl& m) {
-  if (tc.optimizer == "rmsprop")
-    return std::make_unique<torch::optim::RMSprop>(m.parameters(),
-                                                   torch::optim::RMSpropOptions(tc.lr).weight_decay(tc.weight_decay));
-  return std::make_unique<torch::optim::AdamW>(m.parameters(),
-                                               torch::optim::AdamWOptions(tc.lr).weight_decay(tc.weight_decay));
-}
 
 double scheduledLr(const TrainSection& tc, int epochInPhase, int phaseEpochs) {
   if (tc.schedule == "cosine")
@@ -89,7 +57,38 @@ struct TrainState {
   double bestVal = std::numeric_limits<double>::infinity();
   std::int64_t bestEpoch = -1;
   std::int64_t sinceBest = 0;
+  // Within an epoch a stop signal interrupted: steps done and the job-wide sums
+  // of loss x samples, correct and samples so far (0 at an epoch boundary).
+  std::int64_t step = 0;
+  std::vector<double> partial{0, 0, 0};
   bool done = false;
+
+  // Named fields in the checkpoint, so that adding one never shifts the others.
+  void save(torch::serialize::OutputArchive& a) const {
+    a.write("epoch", c10::IValue(epoch));
+    a.write("phase", c10::IValue(phase));
+    a.write("epoch_in_phase", c10::IValue(epochInPhase));
+    a.write("best_val", c10::IValue(bestVal));
+    a.write("best_epoch", c10::IValue(bestEpoch));
+    a.write("since_best", c10::IValue(sinceBest));
+    a.write("step", c10::IValue(step));
+    a.write("partial", c10::IValue(partial));
+  }
+  void load(torch::serialize::InputArchive& a, const std::string& path) {
+    auto field = [&](const char* key) {
+      c10::IValue v;
+      if (!a.try_read(key, v)) throw UsageError(path + ": train_state/" + key + " missing from the checkpoint");
+      return v;
+    };
+    epoch = field("epoch").toInt();
+    phase = field("phase").toInt();
+    epochInPhase = field("epoch_in_phase").toInt();
+    bestVal = field("best_val").toDouble();
+    bestEpoch = field("best_epoch").toInt();
+    sinceBest = field("since_best").toInt();
+    step = field("step").toInt();
+    partial = field("partial").toDoubleVector();
+  }
 };
 
 struct Evaluation {
@@ -138,13 +137,14 @@ class Trainer {
     torch::manual_seed(static_cast<std::uint64_t>(ctx_.config.run.seed));
     model_ = makeModel(meta_.spec);
     optimizer_ = makeOptimizer(tc_, *model_);
-    lossKind_ = tc_.loss == "auto" ? (tc_.model == "earlyrnn" ? "early_reward" : "ce") : tc_.loss;
+    lossKind_ = tc_.loss == "auto" ? modelKind(tc_.model).defaultLoss : tc_.loss;
     classWeights_ = torch::tensor(c10::ArrayRef<double>(info.classWeights), torch::kDouble).to(torch::kFloat);
 
     const std::string ckpt = (fs::path(outDir_) / "checkpoint.pt").string();
     if (ctx_.resume && fs::exists(ckpt)) {
       restore(ckpt);
-      log::info("train: resuming ", ckpt, " after epoch ", state_.epoch);
+      log::info("train: resuming ", ckpt, " after epoch ", state_.epoch,
+                state_.step ? " and step " + std::to_string(state_.step) + " of the next" : std::string());
     } else {
       if (ctx_.resume) log::warn("train: --resume given but ", ckpt, " does not exist; starting from scratch");
       // Dropout draws differ per rank (each rank sees different samples anyway).
@@ -237,9 +237,11 @@ class Trainer {
     const std::int64_t steps = stepsPerEpoch(nTrain_, size, tc_.batch_size);
     const std::int64_t m = rows.n;
     model_->train();
-    std::vector<double> sums{0, 0, 0};  // loss * samples, correct, samples
+    // loss * samples, correct, samples; after a stop mid-epoch rank 0 carries the job's sums so far
+    std::vector<double> sums = rank == 0 ? state_.partial : std::vector<double>{0, 0, 0};
     Progress progress("train epoch " + std::to_string(state_.epoch + 1), steps, "steps", rank == 0);
-    for (std::int64_t s = 0; s < steps; ++s) {
+    progress.set(state_.step);
+    for (std::int64_t s = state_.step; s < steps; ++s) {
       const std::int64_t b0 = s * tc_.batch_size, b1 = std::min(m, b0 + tc_.batch_size);
       auto xb = x.narrow(0, b0, b1 - b0), yb = y.narrow(0, b0, b1 - b0);
       reducer_->zeroGrad();
@@ -255,9 +257,15 @@ class Trainer {
         sums[2] += static_cast<double>(b1 - b0);
       }
       progress.add(1);
+      if (const int sig = stopAgreed(Comm(comm_))) {
+        progress.finish();
+        stopWithin(s + 1, sums, sig);
+      }
     }
     progress.finish();
-    allreduceSum(sums, comm_);
+    state_.step = 0;
+    state_.partial = {0, 0, 0};
+    Comm(comm_).sumInPlace(sums, "train: epoch loss and counts");
     const auto t2 = Clock::now();
     Evaluation val = validate(loss);
     const auto t3 = Clock::now();
@@ -285,16 +293,7 @@ class Trainer {
         writeModel(best, *model_, meta_);
         saveArchive(best, (fs::path(outDir_) / "best.pt").string());
       }
-      torch::serialize::OutputArchive ck;
-      writeModel(ck, *model_, meta_);
-      torch::serialize::OutputArchive opt;
-      optimizer_->save(opt);
-      ck.write("optimizer", opt);
-      ck.write("state", c10::IValue(std::vector<std::int64_t>{state_.epoch, state_.phase, state_.epochInPhase,
-                                                              state_.bestEpoch, state_.sinceBest}));
-      ck.write("best_val", c10::IValue(state_.bestVal));
-      ck.write("rng", rng);
-      saveArchive(ck, (fs::path(outDir_) / "checkpoint.pt").string());
+      writeCheckpoint(rng, (fs::path(outDir_) / "checkpoint.pt").string());
 
       json::Object line;
       line.field("epoch", static_cast<long long>(state_.epoch))
@@ -340,10 +339,38 @@ class Trainer {
         e.cm.add(static_cast<int>(truth.data_ptr<std::int64_t>()[i]), static_cast<int>(pred.data_ptr<std::int64_t>()[i]));
     }
     std::vector<double> ls{lossSum, static_cast<double>(n)};
-    allreduceSum(ls, comm_);
-    allreduceSum(e.cm.counts(), comm_);
+    Comm(comm_).sumInPlace(ls, "train: validation loss");
+    Comm(comm_).sumInPlace(e.cm.counts(), "train: validation confusion matrix");
     e.loss = ls[0] / std::max(1.0, ls[1]);
     return e;
+  }
+
+  // A stop signal after `steps` steps of the epoch: everything an exact resume
+  // needs goes into the checkpoint, then the command ends with Interrupted.
+  [[noreturn]] void stopWithin(std::int64_t steps, std::vector<double> sums, int sig) {
+    Comm(comm_).sumInPlace(sums, "train: partial epoch sums");
+    state_.step = steps;
+    state_.partial = sums;
+    auto rng = gatherRng();
+    const std::string path = (fs::path(outDir_) / "checkpoint.pt").string();
+    if (ctx_.rank() == 0) writeCheckpoint(rng, path);
+    Comm(comm_).barrier("train: checkpoint written");
+    throw Interrupted("train: stopped by " + signalName(sig) + " in epoch " + std::to_string(state_.epoch + 1) +
+                      " after step " + std::to_string(steps) + "; checkpoint " + path +
+                      " written, continue with --resume");
+  }
+
+  void writeCheckpoint(const torch::Tensor& rng, const std::string& path) {
+    torch::serialize::OutputArchive ck;
+    writeModel(ck, *model_, meta_);
+    torch::serialize::OutputArchive opt;
+    optimizer_->save(opt);
+    ck.write("optimizer", opt);
+    torch::serialize::OutputArchive st;
+    state_.save(st);
+    ck.write("train_state", st);
+    ck.write("rng", rng);
+    saveArchive(ck, path);
   }
 
   // Each rank's dropout generator state, stacked on rank 0 as [ranks, bytes].
@@ -387,16 +414,11 @@ class Trainer {
     model_->load(w);
     a.read("optimizer", o);
     optimizer_->load(o);
-    c10::IValue v;
-    a.read("state", v);
-    auto s = v.toIntVector();
-    state_.epoch = s.at(0);
-    state_.phase = s.at(1);
-    state_.epochInPhase = s.at(2);
-    state_.bestEpoch = s.at(3);
-    state_.sinceBest = s.at(4);
-    a.read("best_val", v);
-    state_.bestVal = v.toDouble();
+    torch::serialize::InputArchive st;
+    if (!a.try_read("train_state", st))
+      throw UsageError(path + ": the checkpoint has no train_state (written by an older cropmap); remove it or "
+                              "start without --resume");
+    state_.load(st, path);
     torch::Tensor rng;
     a.read("rng", rng);
     if (rng.size(0) == ctx_.size()) {
@@ -466,208 +488,5 @@ Command trainCommand() {
 
 // ---------------------------------------------------------------------------
 // bench train
-
-namespace {
-
-struct BenchRow {
-  std::string model, backend;
-  bool overlap = false;
-  int ranks = 1, threads = 1, batch = 0, buckets = 0, early = 0;
-  std::int64_t steps = 0;
-  double samplesPerS = 0, forward = 0, backward = 0, wait = 0, allreduce = 0, optimizer = 0;
-  std::size_t bytes = 0;
-  double allreduceGBs = 0, rawGBs = 0;
-};
-
-double maxOver(double v, MPI_Comm comm) {
-  CROPMAP_MPI(MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_DOUBLE, MPI_MAX, comm));
-  return v;
-}
-
-BenchRow benchModel(CommandContext& ctx, const std::string& name, const std::string& backendName, bool overlap,
-                    double bucketMb, int steps) {
-  const auto& tc = ctx.config.train;
-  MPI_Comm comm = ctx.comm();
-  ModelSpec spec;
-  spec.name = name;
-  spec.bands = 13;
-  spec.periods = 12;
-  spec.classes = 15;
-  spec.hidden = tc.hidden;
-  spec.dropout = tc.dropout;
-  torch::manual_seed(static_cast<std::uint64_t>(ctx.config.run.seed));
-  auto model = makeModel(spec);
-  auto opt = makeOptimizer(tc, *model);
-  auto backend = makeAllreduceBackend(backendName, AllreduceOptions{comm, bucketMb, overlap});
-  {
-    torch::NoGradGuard g;
-    backend->broadcast(replicaState(*model), 0);
-  }
-  GradientReducer reducer(model->parameters(), floatBuffers(*model), *backend);
-  LossSpec loss;
-  loss.kind = name == "earlyrnn" ? "early_reward" : "ce";
-  const int batch = tc.batch_size;
-  auto x = torch::randn({batch, spec.periods, spec.bands});
-  auto y = torch::randint(spec.classes, {batch}, torch::kLong);
-  model->train();
-  double tf = 0, tb = 0, tw = 0, ta = 0, to = 0;
-  int early = 0;
-  const int warmup = 3;
-  CROPMAP_MPI(MPI_Barrier(comm));
-  Clock::time_point start;
-  for (int s = 0; s < warmup + steps; ++s) {
-    if (s == warmup) {
-      CROPMAP_MPI(MPI_Barrier(comm));
-      tf = tb = tw = ta = to = 0;
-      early = 0;
-      start = Clock::now();
-    }
-    const auto a = Clock::now();
-    reducer.zeroGrad();
-    auto out = model->forward(x);
-    auto l = computeLoss(out, y, loss);
-    const auto b = Clock::now();
-    reducer.scaleLoss(l).backward();  // with overlap, buckets already start here
-    const auto c0 = Clock::now();
-    // Waiting for the slowest rank is load imbalance, not communication: timed
-    // apart. With overlap the barrier also drives the buckets already started.
-    CROPMAP_MPI(MPI_Barrier(comm));
-    const auto c = Clock::now();
-    reducer.reduce();
-    early += reducer.bucketsStartedEarly();
-    const auto d = Clock::now();
-    opt->step();
-    const auto e = Clock::now();
-    tf += seconds(a, b);
-    tb += seconds(b, c0);
-    tw += seconds(c0, c);
-    ta += seconds(c, d);
-    to += seconds(d, e);
-  }
-  const double total = maxOver(seconds(start, Clock::now()), comm);
-  BenchRow r;
-  r.model = name;
-  r.backend = backendName;
-  r.overlap = overlap;
-  r.ranks = ctx.size();
-  r.threads = ctx.config.threads();
-  r.batch = batch;
-  r.steps = steps;
-  r.buckets = reducer.buckets();
-  r.early = steps > 0 ? early / steps : 0;
-  r.samplesPerS = static_cast<double>(steps) * batch * ctx.size() / total;
-  r.forward = maxOver(tf, comm) / steps * 1e3;
-  r.backward = maxOver(tb, comm) / steps * 1e3;
-  r.wait = maxOver(tw, comm) / steps * 1e3;
-  r.allreduce = maxOver(ta, comm) / steps * 1e3;
-  r.optimizer = maxOver(to, comm) / steps * 1e3;
-  r.bytes = reducer.bytes();
-
-  // The same bytes through one raw MPI_Allreduce, in the same run: the bar the
-  // reducer's reduce() of a training step (buckets, buffer copies, with the
-  // gradients pre-scaled through the loss) is measured against. Raw and reducer
-  // calls alternate after a barrier each, and the fastest of each is kept, so
-  // that load from other processes on the node hits both alike.
-  if (ctx.size() > 1 && r.bytes > 0) {
-    std::vector<float> buf(r.bytes / sizeof(float), 1.0f);
-    double raw = 1e30, ours = 1e30;
-    for (int i = 0; i < 30; ++i) {
-      CROPMAP_MPI(MPI_Barrier(comm));
-      auto t0 = Clock::now();
-      CROPMAP_MPI(MPI_Allreduce(MPI_IN_PLACE, buf.data(), static_cast<int>(buf.size()), MPI_FLOAT, MPI_SUM, comm));
-      raw = std::min(raw, seconds(t0, Clock::now()));
-      reducer.zeroGrad();
-      reducer.scaleLoss(torch::zeros({}));  // a step whose loss was scaled, as in training
-      CROPMAP_MPI(MPI_Barrier(comm));
-      t0 = Clock::now();
-      reducer.reduce();
-      ours = std::min(ours, seconds(t0, Clock::now()));
-    }
-    raw = maxOver(raw, comm);
-    ours = maxOver(ours, comm);
-    r.rawGBs = static_cast<double>(r.bytes) / raw / 1e9;
-    r.allreduceGBs = static_cast<double>(r.bytes) / ours / 1e9;
-  }
-  return r;
-}
-
-}  // namespace
-
-int benchTrain(CommandContext& ctx) {
-  torch::set_num_threads(ctx.config.threads());
-  const int steps = ctx.args.count("steps") ? ctx.args["steps"].as<int>() : 30;
-  std::vector<std::string> models = modelNames();
-  if (ctx.args.count("model")) models = {ctx.args["model"].as<std::string>()};
-  std::vector<BenchRow> rows;
-  const auto& tc = ctx.config.train;
-  const std::string backend = tc.backend == "serial" ? "mpi" : tc.backend;
-  // Overlap needs several buckets to have anything to overlap: the seed models
-  // hold 0.1-2 MB of gradients, so its row uses buckets of at most 0.25 MB.
-  const double overlapBucketMb = std::min(tc.bucket_mb, 0.25);
-  for (const auto& m : models) {
-    if (ctx.size() == 1) rows.push_back(benchModel(ctx, m, "serial", false, tc.bucket_mb, steps));
-    rows.push_back(benchModel(ctx, m, backend, false, tc.bucket_mb, steps));
-    if (ctx.size() > 1) rows.push_back(benchModel(ctx, m, backend, true, overlapBucketMb, steps));
-  }
-  if (ctx.rank() != 0) return 0;
-
-  const fs::path dir = fs::path(ctx.config.run.output) / "bench";
-  fs::create_directories(dir);
-  std::ostringstream js;
-  js << "[\n";
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& r = rows[i];
-    json::Object o;
-    o.field("model", r.model).field("backend", r.backend).field("overlap", r.overlap).field("buckets", r.buckets)
-        .field("buckets_started_in_backward", r.early).field("ranks", r.ranks).field("threads", r.threads)
-        .field("batch_per_rank", r.batch).field("steps", static_cast<long long>(r.steps))
-        .field("samples_per_s", r.samplesPerS).field("forward_ms", r.forward).field("backward_ms", r.backward)
-        .field("wait_ms", r.wait).field("allreduce_ms", r.allreduce).field("optimizer_ms", r.optimizer)
-        .field("allreduce_bytes", static_cast<long long>(r.bytes)).field("allreduce_gb_s", r.allreduceGBs)
-        .field("raw_mpi_allreduce_gb_s", r.rawGBs);
-    js << "  " << o.text() << (i + 1 < rows.size() ? ",\n" : "\n");
-  }
-  js << "]\n";
-  const fs::path file = dir / ("train_np" + std::to_string(ctx.size()) + ".json");
-  std::ofstream(file.string() + ".tmp") << js.str();
-  fs::rename(file.string() + ".tmp", file);
-
-  std::printf("cropmap bench train: %d rank(s) x %d thread(s), batch %d per rank, %d timed steps\n", ctx.size(),
-              ctx.config.threads(), ctx.config.train.batch_size, steps);
-  std::printf("%-9s %-11s %5s %7s %11s %8s %8s %8s %9s %8s %10s %10s %6s\n", "model", "backend", "ranks", "buckets",
-              "samples/s", "fwd ms", "bwd ms", "wait ms", "allred ms", "opt ms", "ar GB/s", "raw GB/s", "ar %");
-  auto label = [](const BenchRow& r) { return r.backend + (r.overlap ? "+overlap" : ""); };
-  for (const auto& r : rows) {
-    const std::string buckets =
-        r.overlap ? std::to_string(r.early) + "/" + std::to_string(r.buckets) : std::to_string(r.buckets);
-    std::printf("%-9s %-11s %5d %7s %11.0f %8.2f %8.2f %8.2f %9.3f %8.2f", r.model.c_str(), label(r).c_str(), r.ranks,
-                buckets.c_str(), r.samplesPerS, r.forward, r.backward, r.wait, r.allreduce, r.optimizer);
-    if (r.rawGBs > 0)
-      std::printf(" %10.3f %10.3f %5.0f%%\n", r.allreduceGBs, r.rawGBs, 100.0 * r.allreduceGBs / r.rawGBs);
-    else
-      std::printf(" %10s %10s %6s\n", "-", "-", "-");
-  }
-  std::printf("buckets: gradient buckets per step (with overlap: started during backward / all); allred ms: the\n"
-              "reduction left after backward; ar GB/s: a step's whole reduction started after backward vs raw MPI_Allreduce\n");
-  // Scaling against the one-rank figures, when an earlier run left them.
-  const fs::path one = dir / "train_np1.json";
-  if (ctx.size() > 1 && fs::exists(one)) {
-    std::ifstream in(one);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (const auto& r : rows) {
-      // Find the serial row of this model: the one-rank baseline without data parallelism.
-      const std::string key = "\"model\": \"" + r.model + "\", \"backend\": \"serial\"";
-      auto at = text.find(key);
-      if (at == std::string::npos) continue;
-      auto sp = text.find("\"samples_per_s\": ", at);
-      if (sp == std::string::npos) continue;
-      const double base = std::strtod(text.c_str() + sp + 17, nullptr);
-      std::printf("%-9s %-11s speed-up at %d ranks over one serial rank: %.2fx\n", r.model.c_str(),
-                  label(r).c_str(), r.ranks, r.samplesPerS / base);
-    }
-  }
-  std::printf("written %s\n", file.string().c_str());
-  return 0;
-}
 
 }  // namespace cropmap

@@ -61,7 +61,7 @@ const Runs& runs() {
       // Several ranks take blocks from the dynamic scheduler, so a rank may get
       // different blocks in the two passes of split: results must not change.
       const std::string cfg =
-          " --config " + d + "/config.yaml" + (n > 1 ? " --set composite.scheduler=dynamic" : "");
+          " --config " + d + "/config.yaml" + (n > 1 ? " --set compute.scheduler=dynamic" : "");
       run(n, "labels" + cfg);
       run(n, "split" + cfg);
       run(n, "sample" + cfg);
@@ -230,14 +230,10 @@ TEST(LabelsPipeline, BadParcelInputsGiveClearErrors) {
       R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"KOERNERMAIS"},)"
       R"("geometry":{"type":"Polygon","coordinates":[[[15.50,47.80],[15.51,47.81],[15.51,47.80],[15.50,47.81],[15.50,47.80]]]}}]})";
   writeFile(d + "/bowtie.geojson", bowtie);
-  // Validity is checked on the parcels a block reads: a real run is needed.
-  {
-    const auto r = runCropmap("labels" + cfg + " --set labels.parcels=" + d +
-                              "/bowtie.geojson --set labels.code_field=code --set labels.id_field= "
-                              "--set labels.on_invalid=abort");
-    // The bow tie lies far from the fixture tiles: nothing to check, the run succeeds.
-    EXPECT_EQ(r.exitCode, 0) << r.output;
-  }
+  // A register that reaches no tile labels nothing: an error naming its CRS and extent next to the tiles'.
+  expectError("--set labels.parcels=" + d + "/bowtie.geojson --set labels.code_field=code --set labels.id_field= "
+              "--set labels.on_invalid=abort",
+              {"bowtie.geojson", "EPSG:4326", "does not reach any tile", "33UVP EPSG:32633"});
   // A bow tie inside the tiles (in EPSG:32633), with on_invalid abort and repair.
   writeFile(d + "/bowtie_utm.geojson",
             R"({"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:32633"}},"features":[)"

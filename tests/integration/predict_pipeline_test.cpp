@@ -142,30 +142,6 @@ std::vector<std::string> finalOutputs() {
   return out;
 }
 
-// Every process of a session: mpiexec puts its ranks into their own process
-// groups, so killing the launcher's group would leave the ranks running,
-// unlike a node failure or a scheduler's kill.
-void killSession(pid_t sid) {
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string stat;
-    try {
-      stat = readFile(e.path().string() + "/stat");
-    } catch (const std::exception&) {
-      continue;  // exited meanwhile
-    }
-    // Fields after the command (which may hold spaces): state ppid pgrp session ...
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    char state = 0;
-    long ppid = 0, pgrp = 0, session = 0;
-    if (std::sscanf(stat.c_str() + close + 1, " %c %ld %ld %ld", &state, &ppid, &pgrp, &session) == 4 &&
-        session == sid)
-      kill(static_cast<pid_t>(std::stol(name)), SIGKILL);
-  }
-}
-
 size_t countParts() {
   size_t n = 0;
   const std::string parts = dir() + "/maps/.parts/" + kTile;
@@ -293,7 +269,7 @@ TEST_F(PredictPipeline, IdenticalMapsAndParcelsAtOneTwoAndFourRanks) {
   const auto ref = readBand(dir() + "/np2/map.tif", 1), refConf = readBand(dir() + "/np2/map.tif", 2);
   const auto refParcels = readParcels(dir() + "/np2/parcels.gpkg");
   for (int n : {1, 4}) {
-    const auto r = runCropmapMpi(n, "predict --config " + config() + " --set predict.scheduler=" +
+    const auto r = runCropmapMpi(n, "predict --config " + config() + " --set compute.scheduler=" +
                                         (n == 1 ? "static" : "dynamic"));
     ASSERT_EQ(r.exitCode, 0) << r.output;
     EXPECT_EQ(readBand(mapPath(), 1), ref) << n << " ranks";
@@ -331,11 +307,11 @@ TEST_F(PredictPipeline, KillDuringPredictThenResume) {
     if (waitpid(pid, &status, WNOHANG) == pid) FAIL() << "predict finished before it could be killed";
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  killSession(pid);
+  signalSession(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  killSession(pid);  // anything forked while the first sweep ran
+  signalSession(pid, SIGKILL);  // anything forked while the first sweep ran
   ASSERT_GE(parts, 2u) << "no parts appeared in time";
   // Nothing may still be writing (a surviving rank would).
   const size_t afterKill = countParts();

@@ -70,12 +70,12 @@ TEST(Run, WholePipelineThenSkipsThenRerunsFromAChangedStage) {
 TEST(Run, ResumesAtTheInterruptedStageAndUnit) {
   const std::string dir = scratchDir("run_test_resume");
   // Rank 1 kills itself after writing its first composite unit.
-  auto killed = runIn(dir, "--until composite", "CROPMAP_FAULT_KILL=1:1");
+  auto killed = runIn(dir, "--until composite --set compute.scheduler=static", "CROPMAP_FAULT_KILL=composite:1:1");
   ASSERT_NE(killed.exitCode, 0) << killed.output;
   EXPECT_FALSE(fs::exists(dir + "/out/.run/composite.done"));
   EXPECT_TRUE(fs::exists(dir + "/out/.run/synth.done"));
 
-  auto resumed = runIn(dir, "--until composite --resume");
+  auto resumed = runIn(dir, "--until composite --resume --set compute.scheduler=static");
   ASSERT_EQ(resumed.exitCode, 0) << resumed.output;
   EXPECT_EQ(statusOf(resumed.output, "synth"), "skipped (complete)") << resumed.output;
   EXPECT_EQ(statusOf(resumed.output, "composite"), "ran");

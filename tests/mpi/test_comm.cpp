@@ -9,6 +9,7 @@
 #include "pipeline/comm/allreduce.hpp"
 #include "pipeline/comm/gradient_reducer.hpp"
 #include "pipeline/mpi.hpp"
+#include "pipeline/registry.hpp"
 #include "stages/train/models.hpp"
 
 using namespace cropmap;
@@ -103,6 +104,9 @@ TEST(MpiBackend, BroadcastCopiesRankZero) {
 
 TEST(BackendTable, NamesAndRefusals) {
   auto names = allreduceBackendNames();
+  // Every backend built is one the option registry accepts (pipeline/registry).
+  const auto known = backendNames();
+  for (const auto& n : names) EXPECT_NE(std::find(known.begin(), known.end(), n), known.end()) << n;
   EXPECT_NE(std::find(names.begin(), names.end(), "mpi"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "serial"), names.end());
   EXPECT_THROW(makeAllreduceBackend("gloo", AllreduceOptions{}), UsageError);
@@ -317,6 +321,10 @@ TEST(GradientReducer, UnusedParameterAndReplacedGradient) {
   ASSERT_TRUE(unused->weight.grad().defined());
   EXPECT_TRUE(torch::equal(unused->weight.grad(), torch::zeros({4, 4})));
   EXPECT_TRUE(torch::equal(used->weight.grad(), torch::full({3, 5}, meanW)));
+}
+
+TEST(Models, EveryModelOfTheTableHasAFactory) {
+  for (const auto& k : modelKinds()) EXPECT_TRUE(hasFactory(k.name)) << k.name;
 }
 
 TEST(Models, UnknownModelIsAUsageError) {

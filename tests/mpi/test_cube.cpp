@@ -40,13 +40,6 @@ std::uint16_t pattern(int tile, int p, int b, int r, int c) {
   return static_cast<std::uint16_t>((tile * 7 + p * 3 + b) * 1000 + r * 50 + c);
 }
 
-std::vector<Window> blocksOf(const TileGrid& g, int block) {
-  std::vector<Window> out;
-  for (int r = 0; r < g.height; r += block)
-    for (int c = 0; c < g.width; c += block)
-      out.push_back(Window{r, c, std::min(block, g.height - r), std::min(block, g.width - c)});
-  return out;
-}
 
 }  // namespace
 
@@ -59,7 +52,8 @@ TEST(Cube, RoundTripAcrossRanks) {
     // Units dealt round-robin: rank r writes unit i when i % size == r.
     int unit = 0;
     for (size_t t = 0; t < tiles.size(); ++t) {
-      for (const Window& w : blocksOf(tiles[t], 16)) {
+      for (const WorkUnit& u : makeUnits(std::vector<TileGrid>{tiles[t]}, 16)) {
+        const Window w = u.window();
         if (unit++ % worldSize() != worldRank()) continue;
         std::vector<std::uint16_t> refl(static_cast<size_t>(3 * 3 * w.pixels()));
         std::vector<std::uint8_t> valid(static_cast<size_t>(3 * w.pixels()));
@@ -103,9 +97,7 @@ TEST(Cube, RoundTripAcrossRanks) {
 TEST(Cube, LayersAndLedger) {
   const std::string path = test::sharedDir("cube_layers") + "/cube.h5";
   const auto tiles = smallTiles();
-  std::vector<LedgerUnit> units;
-  for (size_t t = 0; t < tiles.size(); ++t)
-    for (const Window& w : blocksOf(tiles[t], 16)) units.push_back(LedgerUnit{static_cast<int>(t), w});
+  const std::vector<WorkUnit> units = makeUnits(tiles, 16);
   {
     Cube cube = Cube::create(path, MPI_COMM_WORLD, smallLayout(), tiles);
     cube.createLedger("composite", units);
@@ -122,7 +114,10 @@ TEST(Cube, LayersAndLedger) {
     EXPECT_FALSE(cube.complete("composite"));
     auto back = cube.ledgerUnits("composite");
     ASSERT_EQ(back.size(), units.size());
-    for (size_t u = 0; u < units.size(); ++u) EXPECT_TRUE(back[u] == units[u]) << u;
+    for (size_t u = 0; u < units.size(); ++u) {
+      EXPECT_TRUE(back[u].sameBlock(units[u])) << u;
+      EXPECT_EQ(back[u].index, static_cast<std::int64_t>(u));
+    }
     auto done = cube.ledgerDone("composite");
     for (size_t u = 0; u < units.size(); ++u) EXPECT_EQ(done[u], u % 3 != 1 ? 1 : 0) << u;
 
@@ -204,4 +199,24 @@ TEST(Cube, ErrorsNameFileAndObject) {
     EXPECT_NE(std::string(e.what()).find("/tiles/32UPU/reflectance"), std::string::npos) << e.what();
   }
   cube.close();
+}
+
+TEST(H5, EmptyListAttributesRoundTrip) {
+  // Each rank its own file: an attribute may be a list of no values.
+  const std::string dir = test::sharedDir("h5_empty_attrs");
+  const std::string path = dir + "/r" + std::to_string(worldRank()) + ".h5";
+  {
+    h5::File f = h5::File::create(path, MPI_COMM_SELF);
+    {
+      h5::Group root = f.root();
+      root.setAttr("none_d", std::vector<double>{});
+      root.setAttr("none_i", std::vector<std::int64_t>{});
+      root.setAttr("none_s", std::vector<std::string>{});
+    }
+    f.close();
+  }
+  h5::File f = h5::File::open(path, MPI_COMM_SELF, false);
+  EXPECT_TRUE(f.root().attrDoubles("none_d").empty());
+  EXPECT_TRUE(f.root().attrInts("none_i").empty());
+  EXPECT_TRUE(f.root().attrStrings("none_s").empty());
 }

@@ -7,7 +7,8 @@
 #include <set>
 
 #include "pipeline/mpi.hpp"
-#include "stages/train/samples_io.hpp"
+#include "kernels/shards.hpp"
+#include "pipeline/samples.hpp"
 #include "tests/support/sample_fixture.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -152,11 +153,11 @@ TEST(SampleReader, ErrorsNameTheFileAndKey) {
     info.bandMean = {0, 0, 0};
     info.bandStd = {1, 1, 1};
     info.periodStarts = {"2022-01-01", "2022-02-01", "2022-03-01"};
-    SampleTable t;
-    t.n = 2;
-    t.xf.assign(12, 0.5f);
+    SampleSplit t;
+    t.n = t.total = 2;
+    t.x.assign(12, 0.5f);
     t.y = {0, 1};
-    writeSampleFile(bad, info, {{"train", t}});
+    writeSamples(bad, Comm(MPI_COMM_SELF), info, {{"train", t}});
   }
   MPI_Barrier(MPI_COMM_WORLD);
   try {

@@ -1,5 +1,9 @@
 #include "sample_fixture.hpp"
 
+#include "pipeline/mpi.hpp"
+
+#include <mpi.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -37,19 +41,19 @@ SampleFileInfo writeSyntheticSamples(const std::string& path, const SyntheticSam
   info.tiles = {"33UVP"};
   info.level = "pixel";
 
-  std::vector<std::pair<std::string, SampleTable>> splits;
+  std::vector<std::pair<std::string, SampleSplit>> splits;
   std::int64_t nextParcel = 1;
   std::vector<double> values;  // train x, for the band statistics
   for (const auto& [name, n] : {std::pair<std::string, std::int64_t>{"train", s.train}, {"val", s.val}, {"test", s.test}}) {
-    SampleTable t;
-    t.n = n;
+    SampleSplit t;
+    t.n = t.total = n;
     std::vector<double> x(static_cast<size_t>(n * P * B));
     for (std::int64_t i = 0; i < n; i += 4) {
       const int c = pickClass(rng);
       const std::int64_t parcel = nextParcel++;
       const double amp = 0.8 + 0.4 * unit(rng);
       for (std::int64_t j = i; j < std::min(n, i + 4); ++j) {
-        t.y.push_back(c);
+        t.y.push_back(static_cast<std::int16_t>(c));
         t.parcel.push_back(parcel);
         t.row.push_back(static_cast<std::int32_t>(j));
         t.col.push_back(0);
@@ -68,9 +72,9 @@ SampleFileInfo writeSyntheticSamples(const std::string& path, const SyntheticSam
       if (name == "train")
         for (auto u : t.xu) values.push_back(u * 1e-4);
     } else {
-      for (double v : x) t.xf.push_back(static_cast<float>(v));
+      for (double v : x) t.x.push_back(static_cast<float>(v));
       if (name == "train")
-        for (float v : t.xf) values.push_back(v);
+        for (float v : t.x) values.push_back(v);
     }
     splits.emplace_back(name, std::move(t));
   }
@@ -88,7 +92,10 @@ SampleFileInfo writeSyntheticSamples(const std::string& path, const SyntheticSam
   for (auto y : splits[0].second.y) counts[static_cast<size_t>(y)] += 1;
   const double nmax = *std::max_element(counts.begin(), counts.end());
   for (double c : counts) info.classWeights.push_back(c > 0 ? nmax / c : 0.0);
-  writeSampleFile(path, info, splits);
+  // One process writes the whole table, with or without MPI.
+  int started = 0;
+  MPI_Initialized(&started);
+  writeSamples(path, started ? Comm(MPI_COMM_SELF) : Comm::serial(), info, splits);
   info.path = path;
   return info;
 }

@@ -7,7 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "stages/train/samples_io.hpp"
+#include "kernels/shards.hpp"
+#include "pipeline/samples.hpp"
 
 namespace cropmap::test {
 

@@ -1,6 +1,8 @@
 #include "test_support.hpp"
 
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -53,6 +55,47 @@ std::string readFile(const std::string& path) {
 }
 
 std::string sourcePath(const std::string& relative) { return std::string(CROPMAP_SOURCE_DIR) + "/" + relative; }
+
+int startInSession(const std::string& commandLine, const std::string& logFile) {
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    setsid();
+    const std::string full = commandLine + " > '" + logFile + "' 2>&1";
+    execl("/bin/sh", "sh", "-c", full.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+void signalSession(int sid, int signal, const std::string& name) {
+  namespace fs = std::filesystem;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat;
+    try {
+      stat = readFile(e.path().string() + "/stat");
+    } catch (const std::exception&) {
+      continue;  // exited meanwhile
+    }
+    // pid (comm) state ppid pgrp session ...; comm may hold spaces.
+    const auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    const std::string comm = stat.substr(open + 1, close - open - 1);
+    char state = 0;
+    long ppid = 0, pgrp = 0, session = 0;
+    if (std::sscanf(stat.c_str() + close + 1, " %c %ld %ld %ld", &state, &ppid, &pgrp, &session) == 4 &&
+        session == sid && (name.empty() || comm == name))
+      kill(static_cast<pid_t>(std::stol(pid)), signal);
+  }
+}
+
+int waitExit(int pid) {
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 size_t countOccurrences(const std::string& hay, const std::string& needle) {
   size_t count = 0;

@@ -27,4 +27,15 @@ std::string sourcePath(const std::string& relative);  // path inside the source 
 // Number of non-overlapping occurrences of needle in hay.
 size_t countOccurrences(const std::string& hay, const std::string& needle);
 
+// A shell command line started in a session of its own, stdout and stderr to
+// `logFile`; returns its pid (= the session id).
+int startInSession(const std::string& commandLine, const std::string& logFile);
+// Sends `signal` to every process of the session whose command name is `name`
+// (every process when empty): mpiexec puts ranks in process groups of their
+// own, so signalling the launcher's group would miss them, unlike a
+// scheduler's signal to every task.
+void signalSession(int sid, int signal, const std::string& name = "");
+// Waits for a process started by startInSession; returns its exit code (128 + signal when killed).
+int waitExit(int pid);
+
 }  // namespace cropmap::test

@@ -84,13 +84,13 @@ TEST(PeriodMedian, MaskedObservationsNeverLeak) {
   std::vector<std::uint16_t> out(B * N);
   std::vector<std::uint8_t> count(N);
   MedianScratch scratch;
-  periodMedian(obs.data(), keep.data(), S, B, N, out.data(), count.data(), kReflectanceFill, scratch);
+  periodMedian({obs.data(), keep.data(), S, B, N}, {out.data(), count.data(), kReflectanceFill}, scratch);
   EXPECT_EQ(count, (std::vector<std::uint8_t>{2, 2, 3, 0}));
   // pixel 0: {100, 120} -> 110; pixel 1: {200, 220} -> 210; pixel 2: {300,310,320} -> 310; pixel 3: none
   EXPECT_EQ(out, (std::vector<std::uint16_t>{110, 210, 310, kReflectanceFill, 11, 21, 31, kReflectanceFill}));
   // Without masking the cloud dominates pixels 0 and 1.
   std::vector<std::uint8_t> all(keep.size(), 1);
-  periodMedian(obs.data(), all.data(), S, B, N, out.data(), count.data(), kReflectanceFill, scratch);
+  periodMedian({obs.data(), all.data(), S, B, N}, {out.data(), count.data(), kReflectanceFill}, scratch);
   EXPECT_EQ(out[0], 120);
   EXPECT_EQ(out[4], 12);
 }
@@ -108,7 +108,7 @@ TEST(PeriodMedian, MatchesBruteForceOnRandomBlocks) {
     std::vector<std::uint16_t> out(B * N);
     std::vector<std::uint8_t> count(N);
     MedianScratch scratch;
-    periodMedian(obs.data(), keep.data(), S, B, N, out.data(), count.data(), kReflectanceFill, scratch);
+    periodMedian({obs.data(), keep.data(), S, B, N}, {out.data(), count.data(), kReflectanceFill}, scratch);
     for (size_t p = 0; p < N; ++p) {
       int c = 0;
       for (int s = 0; s < S; ++s) c += keep[static_cast<size_t>(s) * N + p];

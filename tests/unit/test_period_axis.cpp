@@ -2,7 +2,7 @@
 // edges; every day of the year falls in exactly one period.
 #include <gtest/gtest.h>
 
-#include "stages/catalog/catalog.hpp"
+#include "pipeline/period_axis.hpp"
 
 using namespace cropmap;
 

@@ -1,11 +1,12 @@
 // cropmap: the one executable. The command table is explicit on purpose: a
-// newcomer finds every command and the stage that implements it here.
+// newcomer finds every command and the stage folder that implements it here;
+// the front end (pipeline/cli) knows nothing of the stages.
 #include "stages/commands.hpp"
-#include "cli.hpp"
+#include "stages/run/run.hpp"
 
 int main(int argc, char** argv) {
   using namespace cropmap;
-  const std::vector<Command> commands = {
+  std::vector<Command> commands = {
       versionCommand(),
       configCommand(),
       synthCommand(),
@@ -20,5 +21,7 @@ int main(int argc, char** argv) {
       runCommand(),
       benchCommand(),
   };
+  // A stage command run on its own makes the records of `cropmap run` from its stage on stale.
+  for (auto& c : commands) c = standalone(c);
   return runCli(argc, argv, commands);
 }

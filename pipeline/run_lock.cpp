@@ -1,0 +1,156 @@
+#include "run_lock.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "log.hpp"
+#include "mpi.hpp"
+
+namespace fs = std::filesystem;
+
+namespace cropmap {
+
+namespace {
+
+std::string hostName() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+std::string holderText(const std::string& command) {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  char when[64];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::ostringstream os;
+  os << "host " << hostName() << "\npid " << getpid() << "\njob " << (job ? job : "") << "\ncommand " << command
+     << "\nsince " << when << "\n";
+  return os.str();
+}
+
+std::map<std::string, std::string> fields(const std::string& text) {
+  std::map<std::string, std::string> f;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    const auto sp = line.find(' ');
+    if (sp != std::string::npos) f[line.substr(0, sp)] = line.substr(sp + 1);
+  }
+  return f;
+}
+
+std::string readAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Why a lock is stale, or "" when its holder may be alive.
+std::string staleness(const std::string& path, const std::string& text) {
+  const auto f = fields(text);
+  if (f.count("host") && f.at("host") == hostName() && f.count("pid")) {
+    const long pid = std::atol(f.at("pid").c_str());
+    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return "its process is gone";
+  }
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0) {
+    const double age = std::difftime(std::time(nullptr), st.st_mtime);
+    if (age > RunLock::kStaleSeconds)
+      return "it was not renewed for " + std::to_string(static_cast<long>(age)) + " s";
+  }
+  return "";
+}
+
+// 0: taken; otherwise the errno of the exclusive create.
+int tryCreate(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) return errno;
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  const int err = n == static_cast<ssize_t>(text.size()) ? 0 : (n < 0 ? errno : EIO);
+  ::close(fd);
+  if (err) {
+    ::unlink(path.c_str());
+    return err;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string RunLock::lockPath(const std::string& directory) { return (fs::path(directory) / ".cropmap.lock").string(); }
+
+std::string RunLock::describe(const std::string& text) {
+  const auto f = fields(text);
+  auto get = [&](const char* k) { return f.count(k) ? f.at(k) : std::string("?"); };
+  std::string s = "host " + get("host") + " pid " + get("pid");
+  if (f.count("job") && !f.at("job").empty()) s += " (Slurm job " + f.at("job") + ")";
+  return s + ", `" + get("command") + "`, since " + get("since");
+}
+
+RunLock::RunLock(std::string path) : path_(std::move(path)) {
+  if (path_.empty()) return;  // ranks other than 0 hold the lock through rank 0
+  // Renew the lock while the job lives: a job that dies stops renewing it.
+  heartbeat_ = std::thread([this] {
+    while (!stopping_) {
+      for (int i = 0; i < kHeartbeatSeconds * 10 && !stopping_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (!stopping_) utimensat(AT_FDCWD, path_.c_str(), nullptr, 0);
+    }
+  });
+}
+
+RunLock::~RunLock() {
+  stopping_ = true;
+  if (heartbeat_.joinable()) heartbeat_.join();
+  if (!path_.empty()) ::unlink(path_.c_str());
+}
+
+std::unique_ptr<RunLock> RunLock::acquire(const std::string& directory, const std::string& command,
+                                          const Comm& comm) {
+  const std::string path = lockPath(directory);
+  std::string refusal;
+  bool took = false;
+  if (comm.root()) {
+    std::error_code ec;
+    fs::create_directories(directory, ec);
+    const std::string mine = holderText(command);
+    for (int attempt = 0; attempt < 2 && !took && refusal.empty(); ++attempt) {
+      const int err = tryCreate(path, mine);
+      if (err == 0) {
+        took = true;
+      } else if (err != EEXIST) {
+        refusal = path + ": cannot create the run lock: " + std::strerror(err);
+      } else {
+        const std::string holder = readAll(path);
+        const std::string why = staleness(path, holder);
+        if (why.empty()) {
+          refusal = directory + " is in use by another cropmap job: " + describe(holder) +
+                    ". Wait for it to end, or give this run another run.output. (If that job is certainly dead, "
+                    "remove " + path + ".)";
+        } else {
+          log::warn("run lock ", path, ": taking over a stale lock (", why, ") of ", describe(holder));
+          ::unlink(path.c_str());
+        }
+      }
+    }
+    if (!took && refusal.empty()) refusal = path + ": another job took the run lock at the same moment";
+  }
+  refusal = comm.bcast(refusal, "run lock");
+  if (!refusal.empty()) throw UsageError(refusal);
+  return std::unique_ptr<RunLock>(new RunLock(comm.root() ? path : std::string()));
+}
+
+}  // namespace cropmap

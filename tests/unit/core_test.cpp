@@ -1,0 +1,115 @@
+// The core's small pieces without MPI: the serial stand-in of Comm, the JSON
+// reader, the block geometry and the registry of model and backend names.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "pipeline/grid.hpp"
+#include "pipeline/json.hpp"
+#include "pipeline/mpi.hpp"
+#include "pipeline/registry.hpp"
+
+using namespace cropmap;
+
+TEST(SerialComm, EveryCollectiveIsTheIdentityWithoutMpi) {
+  // No MPI_Init in this process: a call into MPI would abort.
+  const Comm c = Comm::serial();
+  EXPECT_EQ(c.rank(), 0);
+  EXPECT_EQ(c.size(), 1);
+  EXPECT_TRUE(c.root());
+  EXPECT_EQ(c.bcast(7, "x"), 7);
+  EXPECT_EQ(c.bcast(std::string("text"), "x"), "text");
+  EXPECT_EQ(c.bcast(std::vector<double>{1.5, 2.5}, "x"), (std::vector<double>{1.5, 2.5}));
+  EXPECT_EQ(c.sum(3.5, "x"), 3.5);
+  EXPECT_EQ(c.max(std::int64_t{9}, "x"), 9);
+  std::vector<std::int64_t> v{1, 2, 3};
+  c.sumInPlace(v, "x");
+  EXPECT_EQ(v, (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(c.exclusivePrefixSum(std::int64_t{5}, "x"), 0);
+  EXPECT_EQ(c.allgather(4, "x"), std::vector<int>{4});
+  EXPECT_EQ(c.allgatherv(std::vector<int>{1, 2}, "x"), (std::vector<int>{1, 2}));
+  EXPECT_EQ(c.allgatherv(std::string("ab"), "x"), "ab");
+  EXPECT_EQ(c.gatherText("line", "x"), std::vector<std::string>{"line"});
+  struct Rec {
+    std::int64_t a;
+    double b;
+  };
+  std::vector<int> from;
+  const auto got = c.exchange(std::vector<std::vector<Rec>>{{{1, 2.0}, {3, 4.0}}}, "x", &from);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].a, 3);
+  EXPECT_EQ(from, (std::vector<int>{0, 0}));
+  EXPECT_THROW(c.exchange(std::vector<std::vector<Rec>>{{}, {}}, "x"), std::invalid_argument);
+}
+
+TEST(Json, ParsesWhatCropmapWritesAndNamesErrors) {
+  const json::Value v = json::parse(
+      R"({"model": "lstm", "pixel": {"kappa": 0.93, "n": -12, "e": 1.5e-3}, "list": [1, "two", null, true],
+          "esc": "a\"b\\c\u00e9\n"})",
+      "report.json");
+  EXPECT_EQ(v.at("model").string(), "lstm");
+  EXPECT_DOUBLE_EQ(v.at("pixel").at("kappa").number(), 0.93);
+  EXPECT_DOUBLE_EQ(v.at("pixel").numberOr("n", 0), -12);
+  EXPECT_DOUBLE_EQ(v.at("pixel").numberOr("e", 0), 1.5e-3);
+  EXPECT_DOUBLE_EQ(v.at("pixel").numberOr("absent", 7), 7);
+  ASSERT_EQ(v.at("list").array().size(), 4u);
+  EXPECT_TRUE(v.at("list").array()[2].isNull());
+  EXPECT_TRUE(v.at("list").array()[3].boolean());
+  EXPECT_EQ(v.at("esc").string(), "a\"b\\c\xc3\xa9\n");
+  EXPECT_EQ(v.members().front().first, "model");  // document order
+  // Round trip of the writer.
+  const json::Value w = json::parse(json::Object().field("x", 0.1).field("s", "q\"uote").text());
+  EXPECT_DOUBLE_EQ(w.at("x").number(), 0.1);
+  EXPECT_EQ(w.at("s").string(), "q\"uote");
+  // Errors name the document, the offset or the key path.
+  try {
+    json::parse("{\"a\": [1, 2,]}", "bad.json");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.json: offset"), std::string::npos) << e.what();
+  }
+  try {
+    v.at("pixel").at("kappa").string();
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("report.json: /pixel/kappa"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(json::parse("{} x"), std::runtime_error);
+  EXPECT_THROW(json::parse("[\"unterminated]"), std::runtime_error);
+}
+
+TEST(Grid, BlocksCoverEveryTileOnceAndAreNamedByPosition) {
+  std::vector<TileGrid> tiles(2);
+  tiles[0].name = "33UVP";
+  tiles[0].width = 300;
+  tiles[0].height = 130;
+  tiles[1].name = "33UWP";
+  tiles[1].width = 64;
+  tiles[1].height = 64;
+  const auto units = makeUnits(tiles, 128);
+  ASSERT_EQ(units.size(), 3u * 2u + 1u);
+  std::int64_t pixels = 0;
+  for (size_t i = 0; i < units.size(); ++i) {
+    EXPECT_EQ(units[i].index, static_cast<std::int64_t>(i));
+    pixels += units[i].window().pixels();
+  }
+  EXPECT_EQ(pixels, 300 * 130 + 64 * 64);
+  EXPECT_EQ(units[4].row0, 128);
+  EXPECT_EQ(units[4].rows, 2);
+  EXPECT_EQ(describeUnit(units[4], "33UVP", 128), "tile 33UVP block (1,1)");
+  EXPECT_EQ(blockEdge(300, 64), 256);
+  EXPECT_EQ(blockEdge(10, 64), 64);
+  EXPECT_TRUE(units[1].sameBlock(WorkUnit{99, 0, 0, 128, 128, 128, 5.0}));
+}
+
+TEST(Registry, NamesAndPropertiesComeFromOneTable) {
+  EXPECT_EQ(modelNames().front(), "lstm");  // the default of train.model
+  EXPECT_TRUE(modelKind("earlyrnn").earlyStopping);
+  EXPECT_EQ(modelKind("earlyrnn").defaultLoss, "early_reward");
+  EXPECT_FALSE(modelKind("tempcnn").earlyStopping);
+  EXPECT_EQ(findModel("nope"), nullptr);
+  EXPECT_THROW(modelKind("nope"), std::invalid_argument);
+  const auto b = backendNames();
+  EXPECT_NE(std::find(b.begin(), b.end(), "nccl"), b.end());
+}
