@@ -66,6 +66,10 @@ void Handle::close(const std::string& context) {
 
 Handle transferList(Transfer mode) {
   Handle p(static_cast<hid_t>(check(H5Pcreate(H5P_DATASET_XFER), "transfer list", "H5Pcreate")), H5Pclose);
+  // Without MPI the file has the POSIX driver (see fileAccess), where only independent transfers exist.
+  int running = 0;
+  MPI_Initialized(&running);
+  if (!running) mode = Transfer::independent;
   check(H5Pset_dxpl_mpio(p.id(), mode == Transfer::collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT),
         "transfer list", "H5Pset_dxpl_mpio");
   return p;
