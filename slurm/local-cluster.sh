@@ -50,13 +50,15 @@ runuser -u munge -- /usr/sbin/munged --key-file="$dir/munge/munge.key" \
   --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/munged.seed" --force
 cp "$dir/munge/munged.pid" "$dir/munged.pid" 2>/dev/null || true
 
+# cred_expire=10: a requeued job may start again 10 s after it stopped (Slurm's
+# default waits 120 s), which keeps the requeue test short.
 cat > "$dir/slurm.conf" <<CONF
 ClusterName=cropmap-local
 SlurmctldHost=$host
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
-AuthInfo=socket=$dir/munge/munge.socket
+AuthInfo=socket=$dir/munge/munge.socket,cred_expire=10
 CredType=cred/munge
 MpiDefault=pmix
 ProctrackType=proctrack/linuxproc
