@@ -19,5 +19,6 @@ Command evaluateCommand();   // stages/train/evaluate.cpp
 Command predictCommand();    // stages/predict/predict.cpp
 Command runCommand();        // stages/run/run.cpp
 Command benchCommand();      // stages/bench/bench.cpp
+Command planCommand();       // stages/plan/plan_command.cpp
 
 }  // namespace cropmap

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       predictCommand(),
       runCommand(),
       benchCommand(),
+      planCommand(),
   };
   // A stage command run on its own makes the records of `cropmap run` from its stage on stale.
   for (auto& c : commands) c = standalone(c);

@@ -2,16 +2,95 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
+#include "pipeline/json.hpp"
 #include "pipeline/log.hpp"
 
 #include "stages/commands.hpp"
 #include "stages/predict/predict.hpp"
 
 namespace po = boost::program_options;
+namespace fs = std::filesystem;
 
 namespace cropmap {
+
+std::string runLine(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) throw std::runtime_error("cannot run: " + cmd);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  if (status != 0) throw std::runtime_error("`" + cmd + "` failed (status " + std::to_string(status) + "):\n" + out);
+  return out;
+}
+
+std::string selfExe() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("cropmap") : p.string();
+}
+
+namespace {
+
+std::string shellQuoted(const std::string& s) {
+  std::string o = "'";
+  for (char c : s) o += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return o + "'";
+}
+
+}  // namespace
+
+// Every target as its own process (each starts MPI its own way), then the
+// per-rank rates `cropmap plan` reads, in one JSON.
+int benchAll(CommandContext& ctx) {
+  const fs::path dir = fs::path(ctx.config.run.output) / "bench";
+  fs::create_directories(dir);
+  const std::string cfgPath = (dir / "all.yaml").string();
+  writeTextAtomically(cfgPath, ctx.config.yaml());
+  const std::string self = shellQuoted(selfExe()) + " bench ";
+  const std::string common = " --config " + shellQuoted(cfgPath) + " --mpiexec " +
+                             shellQuoted(ctx.args["mpiexec"].as<std::string>());
+  const std::string size = std::to_string(ctx.args["size"].as<int>());
+  auto step = [&](const std::string& what, const std::string& cmd) {
+    std::printf("bench all: %s ...\n", what.c_str());
+    std::fflush(stdout);
+    const std::string out = runLine(cmd);
+    std::fputs(out.c_str(), stdout);
+  };
+  step("composite at 1 and 2 ranks",
+       self + "composite" + common + " --ranks 1,2 --tiles 1 --size " + size + " --json " +
+           shellQuoted((dir / "composite.json").string()));
+  step("train, one rank per model", self + "train" + common + " --steps 20");
+  step("predict, one rank per model", self + "predict" + common + " --ranks 1 --json " +
+                                          shellQuoted((dir / "predict.json").string()));
+
+  const json::Value comp = json::parseFile((dir / "composite.json").string());
+  const json::Value train = json::parseFile((dir / "train_np1.json").string());
+  const json::Value pred = json::parseFile((dir / "predict.json").string());
+  json::Object trainRates, predictRates, efficiency;
+  for (const auto& r : train.array()) trainRates.field(r.at("model").string(), r.at("samples_per_s").number());
+  for (const auto& r : pred.array())
+    if (r.numberOr("ranks", 1) == 1) predictRates.field(r.at("model").string(), r.at("pixels_per_s").number());
+  efficiency.field("1", 1.0);
+  if (comp.has("np2_speedup")) efficiency.field("2", comp.at("np2_speedup").number() / 2.0);
+  const std::string text = json::object({
+      {"composite_observations_per_s", json::num(comp.at("np1_observations_per_s").number())},
+      {"composite_efficiency", efficiency.text()},
+      {"memcpy_bytes_per_s", json::num(comp.numberOr("memcpy_bytes_per_s", 0))},
+      {"train_samples_per_s", trainRates.text()},
+      {"predict_pixels_per_s", predictRates.text()},
+      {"threads_per_rank", json::num(ctx.config.threads())},
+  });
+  const std::string out = ctx.args.count("json") ? ctx.args["json"].as<std::string>() : (dir / "all.json").string();
+  writeTextAtomically(out, text + "\n");
+  std::printf("\nbench all: per-rank rates for `cropmap plan --rates %s`:\n%s\n", out.c_str(), text.c_str());
+  return 0;
+}
 
 const std::vector<BenchTarget>& benchTargets() {
   static const std::vector<BenchTarget> targets = {
@@ -20,6 +99,7 @@ const std::vector<BenchTarget>& benchTargets() {
        benchTrainOnRanks},
       {"predict", "pixels/s of every model at 1, 2, 4 ranks; shares of reading, inference and writing",
        benchPredictOnRanks},
+      {"all", "every target in turn; writes the per-rank rates `cropmap plan --rates` reads", benchAll},
   };
   return targets;
 }

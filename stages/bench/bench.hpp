@@ -25,5 +25,12 @@ int benchComposite(CommandContext& ctx);
 // (run under mpirun -n N; cmake/bench-train.sh runs 1, 2 and 4)
 int benchTrainOnRanks(CommandContext& ctx);
 int benchTrain(CommandContext& ctx);
+// bench all: every target in its own process, then one JSON of per-rank rates for `cropmap plan`.
+int benchAll(CommandContext& ctx);
+
+// This executable's path, for benchmarks that launch it as a separate job.
+std::string selfExe();
+// Runs a shell command, returns its output; throws with the output when it fails.
+std::string runLine(const std::string& cmd);
 
 }  // namespace cropmap

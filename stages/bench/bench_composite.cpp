@@ -77,24 +77,6 @@ KernelFigures kernelRun(int scenes, int bands, size_t pixels) {
   return f;
 }
 
-std::string runLine(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) throw std::runtime_error("cannot run: " + cmd);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  if (status != 0) throw std::runtime_error("`" + cmd + "` failed (status " + std::to_string(status) + "):\n" + out);
-  return out;
-}
-
-std::string selfExe() {
-  std::error_code ec;
-  auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("cropmap") : p.string();
-}
-
 }  // namespace
 
 int benchComposite(CommandContext& ctx) {
