@@ -123,7 +123,7 @@ std::map<std::int64_t, ParcelRow> readParcels(const std::string& path) {
     ParcelRow r{f->GetFieldAsInteger("pred_class"), f->GetFieldAsInteger64("pred_pixels"),
                 f->GetFieldAsDouble("pred_share"), f->GetFieldAsDouble("pred_conf")};
     EXPECT_NE(f->GetGeometryRef(), nullptr);
-    out[f->GetFieldAsInteger64("FS_KENNUNG")] = r;
+    out[f->GetFieldAsInteger64("GEO_ID")] = r;
   }
   return out;
 }
@@ -163,7 +163,7 @@ class PredictPipeline : public ::testing::Test {
               "        register_style: invekos, cloud_cover: 0.2, regions: 2, zones_per_region: 3}\n"
               "inputs: {geotiff: [" + dir() + "/synth/geotiff], bands: [B04, B08]}\n"
               "composite: {period: month, year: 2022, indices: [NDVI], block_size: 32, chunk: 32}\n"
-              "labels: {parcels: " + dir() + "/synth/parcels.gpkg, code_field: SNAR_BEZEICHNUNG, id_field: FS_KENNUNG,\n"
+              "labels: {parcels: " + dir() + "/synth/parcels.gpkg, code_field: SNAR_CODE, id_field: GEO_ID,\n"
               "         legend: " + sourcePath("configs/legends/austria.yaml") + ", erosion_px: 1}\n"
               "split: {mode: region_holdout, zones: " + dir() + "/synth/zones.gpkg, holdout: 1, val_fraction: 0.3, buffer_m: 0}\n"
               "sample: {level: pixel, train_size: 4000, min_per_class: 100, eval_size: 0}\n"
