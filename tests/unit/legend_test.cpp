@@ -149,9 +149,11 @@ TEST(LegendFromTable, ShippedLegendsAreBuiltFromTheTables) {
   const auto src = [](const std::string& p) { return cropmap::test::sourcePath("configs/legends/" + p); };
   for (const auto& [table, map, legend] :
        {std::tuple{"tables/eurocrops_at_2021.csv", "austria_classes.yaml", "austria.yaml"},
-        std::tuple{"tables/eurocrops_fr_2018.csv", "france_turkoglu_classes.yaml", "france_turkoglu.yaml"}}) {
+        std::tuple{"tables/eurocrops_fr_2018.csv", "france_turkoglu_classes.yaml", "france_turkoglu.yaml"},
+        std::tuple{"tables/eurocrops_at_2021.csv", "", "eurocrops_at_hcat3.yaml"}}) {
     const auto t = cropmap::CodeTable::read(src(table));
-    std::string built = cropmap::legendFromTable(t, src(map), "");
+    std::string built = cropmap::legendFromTable(t, std::string(map).empty() ? "" : src(map),
+                                                 std::string(map).empty() ? "eurocrops-at-hcat3" : "");
     // Paths differ between checkouts; the file names in `source` do not.
     EXPECT_EQ(built, cropmap::test::readFile(src(legend))) << legend << " is stale: rebuild it with cropmap legend";
   }
@@ -165,4 +167,9 @@ TEST(LegendFromTable, ShippedLegendsAreBuiltFromTheTables) {
   EXPECT_EQ(f.classOf("PHI"), f.classOf("PPR"));
   EXPECT_GE(f.classOf("RGA"), 0);
   EXPECT_EQ(f.classOf("POS"), Legend::kUnknown);  // no such RPG code
+  // Without a class map: one class per HCAT class, every code of the table labelled.
+  const Legend h = Legend::load(src("eurocrops_at_hcat3.yaml"));
+  EXPECT_GT(h.numClasses(), 50);
+  EXPECT_TRUE(h.ignore.empty());
+  EXPECT_EQ(h.classNames()[static_cast<size_t>(h.classOf("105"))], "grain_maize_corn_popcorn");
 }
