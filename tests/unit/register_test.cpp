@@ -68,14 +68,9 @@ std::string writeRegister(const std::string& dir, const std::vector<Plot>& plots
   return path;
 }
 
+// A corner of tile 33UVP (its CRS, a smaller extent).
 TileGrid tile() {
-  TileGrid t;
-  t.name = "33UVP";
-  t.epsg = 32633;
-  char* wkt = nullptr;
-  gdal::srsFromEpsg(32633)->exportToWkt(&wkt);
-  t.crsWkt = wkt;
-  CPLFree(wkt);
+  TileGrid t = tileGridOf("33UVP");
   t.geotransform = {kX0, 10, 0, kY0, 0, -10};
   t.width = t.height = kSize;
   return t;

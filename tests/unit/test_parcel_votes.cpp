@@ -10,6 +10,7 @@
 #include <map>
 
 #include "pipeline/gdal_io.hpp"
+#include "stages/labels/coverage.hpp"
 #include "stages/predict/parcel_votes.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -149,15 +150,7 @@ TEST(ParcelVotes, GeoPackageKeepsGeometryAndRegisterAttributes) {
 TEST(ParcelFile, EveryParcelOnTheMapAppears) {
   GDALAllRegister();
   const std::string dir = test::scratchDir("parcel_file_all");
-  TileGrid grid;
-  grid.name = "33UVP";
-  grid.epsg = 32633;
-  {
-    char* wkt = nullptr;
-    gdal::srsFromEpsg(32633)->exportToWkt(&wkt);
-    grid.crsWkt = wkt;
-    CPLFree(wkt);
-  }
+  TileGrid grid = tileGridOf("33UVP");  // its CRS; a 20 x 20 corner
   grid.geotransform = {500000, 10, 0, 5300000, 0, -10};
   grid.width = grid.height = 20;
   // Map: class 1 west of column 10, class 2 east; rows 15.. no data; confidence 204.
