@@ -3,10 +3,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iterator>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+
+#include "identity.hpp"
 
 namespace cropmap {
 
@@ -54,10 +59,14 @@ Legend Legend::parse(const std::string& text, const std::string& file) {
   L.file = file;
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string k = it->first.Scalar();
-    if (k != "name" && k != "classes" && k != "groups" && k != "ignore" && k != "source")
-      bad(file, it->first, "unknown key '" + k + "' (expected name, source, classes, groups, ignore)");
+    if (k != "name" && k != "classes" && k != "groups" && k != "ignore" && k != "source" && k != "code_names")
+      bad(file, it->first, "unknown key '" + k + "' (expected name, source, classes, groups, ignore, code_names)");
   }
   if (root["name"]) L.name = root["name"].Scalar();
+  if (const auto cn = root["code_names"]) {
+    if (!cn.IsMap()) bad(file, cn, "'code_names' must map codes to names");
+    for (auto it = cn.begin(); it != cn.end(); ++it) L.codeNames[it->first.Scalar()] = it->second.Scalar();
+  }
 
   std::map<std::string, int> groupByName;
   if (const auto g = root["groups"]) {
@@ -138,6 +147,282 @@ std::vector<std::string> Legend::classNames(int level) const {
   else
     for (const auto& g : groups) out.push_back(g.name);
   return out;
+}
+
+}  // namespace cropmap
+
+namespace cropmap {
+
+namespace {
+
+[[noreturn]] void tableError(const std::string& file, int line, const std::string& msg) {
+  throw std::invalid_argument(file + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": code table: " + msg);
+}
+
+// Splits a CSV text into records of fields (RFC 4180 quoting; quoted fields may span lines).
+std::vector<std::pair<int, std::vector<std::string>>> csvRecords(const std::string& text, char sep) {
+  std::vector<std::pair<int, std::vector<std::string>>> out;
+  std::vector<std::string> rec;
+  std::string field;
+  bool quoted = false, any = false;
+  int line = 1, start = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = any = true;
+    } else if (c == sep) {
+      rec.push_back(field);
+      field.clear();
+      any = true;
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      if (any || !field.empty()) {
+        rec.push_back(field);
+        out.emplace_back(start, std::move(rec));
+      }
+      rec.clear();
+      field.clear();
+      any = false;
+      start = ++line;
+    } else {
+      field += c;
+      any = true;
+    }
+  }
+  if (any || !field.empty()) {
+    rec.push_back(field);
+    out.emplace_back(start, std::move(rec));
+  }
+  return out;
+}
+
+std::string trim(const std::string& s) {
+  const auto a = s.find_first_not_of(" \t");
+  if (a == std::string::npos) return "";
+  return s.substr(a, s.find_last_not_of(" \t") - a + 1);
+}
+
+// A YAML double-quoted scalar.
+std::string q(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    if (c == '\n' || c == '\t') {
+      o += ' ';
+      continue;
+    }
+    o += c;
+  }
+  return o + "\"";
+}
+
+// Distinct hues for generated classes (a qualitative palette, then variations).
+std::string colourFor(size_t i) {
+  static const char* kBase[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                                "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+                                "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5"};
+  const size_t n = std::size(kBase);
+  if (i < n) return kBase[i];
+  const unsigned v = static_cast<unsigned>(cropmap::fnv1a(std::to_string(i)) & 0xffffffu);
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "#%06x", v);
+  return buf;
+}
+
+}  // namespace
+
+CodeTable CodeTable::read(const std::string& file, std::string codeColumn, std::string nameColumn,
+                          std::string classColumn) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) tableError(file, 0, "cannot read the file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  CodeTable t;
+  t.file = file;
+  t.fnv1a = cropmap::fnv1a(text);
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
+  const std::string header = text.substr(0, text.find('\n'));
+  const char sep = std::count(header.begin(), header.end(), ';') > std::count(header.begin(), header.end(), ',') ? ';' : ',';
+  auto records = csvRecords(text, sep);
+  if (records.size() < 2) tableError(file, 1, "no rows under the header");
+  std::vector<std::string> cols;
+  for (const auto& c : records[0].second) cols.push_back(trim(c));
+  auto has = [&](const std::string& c) { return std::find(cols.begin(), cols.end(), c) != cols.end(); };
+  auto pick = [&](std::string& chosen, std::initializer_list<const char*> candidates) {
+    if (!chosen.empty()) return;
+    for (const char* c : candidates)
+      if (has(c)) {
+        chosen = c;
+        return;
+      }
+  };
+  pick(codeColumn, {"original_code", "CODE_CULTURE", "CODE_CULTU", "SNAR_CODE", "code"});
+  pick(nameColumn, {"original_name", "LIBELLE_CULTURE", "SNAR_BEZEICHNUNG", "name"});
+  pick(classColumn, {"HCAT3_name", "HCAT2_name", "LIBELLE_GROUPE_CULTURE", "class"});
+  std::string all;
+  for (const auto& c : cols) all += (all.empty() ? "" : ", ") + c;
+  auto index = [&](const std::string& c, const char* what) -> int {
+    if (c.empty()) tableError(file, 1, std::string("no ") + what + " column found among " + all + "; name it");
+    auto it = std::find(cols.begin(), cols.end(), c);
+    if (it == cols.end()) tableError(file, 1, std::string(what) + " column '" + c + "' is not among " + all);
+    return static_cast<int>(it - cols.begin());
+  };
+  const int ci = index(codeColumn, "code"), ki = index(classColumn, "class");
+  const int ni = nameColumn.empty() ? -1 : index(nameColumn, "name");
+  t.codeColumn = codeColumn;
+  t.nameColumn = nameColumn;
+  t.classColumn = classColumn;
+  std::map<std::string, size_t> seen;
+  for (size_t r = 1; r < records.size(); ++r) {
+    const auto& [line, f] = records[r];
+    auto at = [&](int i) { return i >= 0 && i < static_cast<int>(f.size()) ? trim(f[static_cast<size_t>(i)]) : ""; };
+    Row row{at(ci), at(ni), at(ki), line};
+    if (row.code.empty()) {
+      ++t.continuations;
+      continue;
+    }
+    if (row.cls.empty()) tableError(file, line, "code '" + row.code + "' has no " + classColumn);
+    auto [it, fresh] = seen.emplace(row.code, t.rows.size());
+    if (!fresh) {
+      if (t.rows[it->second].cls != row.cls)
+        tableError(file, line, "code '" + row.code + "' is listed again with another class ('" + row.cls + "', line " +
+                                   std::to_string(t.rows[it->second].line) + " says '" + t.rows[it->second].cls + "')");
+      continue;
+    }
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+std::string legendFromTable(const CodeTable& table, const std::string& classMapFile, const std::string& name) {
+  struct Out {
+    std::string name, colour, group;
+    std::vector<std::string> codes;
+  };
+  std::vector<Out> classes;
+  std::vector<std::string> groups, ignore;
+  std::map<std::string, size_t> byTableClass;  // table class -> output class
+  std::map<std::string, size_t> byCode;        // explicit codes -> output class
+  std::set<std::string> tableClasses, tableCodes;
+  for (const auto& r : table.rows) {
+    tableClasses.insert(r.cls);
+    tableCodes.insert(r.code);
+  }
+  bool ignoreUnmapped = true;
+  std::string legendName = name;
+  std::vector<std::pair<std::string, std::string>> extraIgnore;  // codes newer than the table, with names
+  if (classMapFile.empty()) {
+    for (const auto& r : table.rows)
+      if (!byTableClass.count(r.cls)) {
+        byTableClass[r.cls] = classes.size();
+        classes.push_back({r.cls, colourFor(classes.size()), "", {}});
+      }
+  } else {
+    YAML::Node m;
+    try {
+      m = YAML::LoadFile(classMapFile);
+    } catch (const YAML::Exception& e) {
+      throw std::invalid_argument(classMapFile + ": class map: " + e.what());
+    }
+    const auto cls = m["classes"];
+    if (!cls || !cls.IsSequence() || cls.size() == 0) bad(classMapFile, m, "class map: 'classes' must be a non-empty list");
+    if (legendName.empty() && m["name"]) legendName = m["name"].Scalar();
+    if (m["ignore_unmapped"]) ignoreUnmapped = m["ignore_unmapped"].as<bool>();
+    if (const auto g = m["groups"])
+      for (const auto& e : g) groups.push_back(e["name"].Scalar());
+    for (const auto& e : cls) {
+      if (!e["name"]) bad(classMapFile, e, "class map: a class needs a name");
+      Out o{e["name"].Scalar(), e["colour"] ? e["colour"].Scalar() : colourFor(classes.size()),
+            e["group"] ? e["group"].Scalar() : "", {}};
+      for (const auto& f : e["from"]) {
+        if (!tableClasses.count(f.Scalar()))
+          bad(classMapFile, f, "class map: '" + f.Scalar() + "' is no " + table.classColumn + " of " + table.file);
+        if (byTableClass.count(f.Scalar())) bad(classMapFile, f, "class map: '" + f.Scalar() + "' is taken twice");
+        byTableClass[f.Scalar()] = classes.size();
+      }
+      for (const auto& c : e["codes"]) {
+        if (!tableCodes.count(c.Scalar()))
+          bad(classMapFile, c, "class map: code '" + c.Scalar() + "' is not in " + table.file);
+        if (byCode.count(c.Scalar())) bad(classMapFile, c, "class map: code '" + c.Scalar() + "' is taken twice");
+        byCode[c.Scalar()] = classes.size();
+      }
+      classes.push_back(std::move(o));
+    }
+    if (const auto x = m["extra_ignore"]) {
+      if (!x.IsMap()) bad(classMapFile, x, "class map: 'extra_ignore' must map codes to names");
+      for (auto it = x.begin(); it != x.end(); ++it) {
+        if (tableCodes.count(it->first.Scalar()))
+          bad(classMapFile, it->first, "class map: code '" + it->first.Scalar() + "' is in " + table.file +
+                                           "; ignore it with ignore_codes");
+        extraIgnore.emplace_back(it->first.Scalar(), it->second.Scalar());
+      }
+    }
+    for (const auto& c : m["ignore_codes"]) {
+      if (!tableCodes.count(c.Scalar()))
+        bad(classMapFile, c, "class map: code '" + c.Scalar() + "' is not in " + table.file);
+      byCode[c.Scalar()] = SIZE_MAX;
+    }
+  }
+  std::map<std::string, std::int64_t> ignoredByClass;
+  for (const auto& r : table.rows) {
+    auto c = byCode.find(r.code);
+    size_t k = SIZE_MAX;
+    if (c != byCode.end()) k = c->second;
+    else if (auto t = byTableClass.find(r.cls); t != byTableClass.end()) k = t->second;
+    if (k != SIZE_MAX) {
+      classes[k].codes.push_back(r.code);
+    } else if (ignoreUnmapped || c != byCode.end()) {
+      ignore.push_back(r.code);
+      ++ignoredByClass[r.cls];
+    }
+  }
+  for (const auto& [code, codeName] : extraIgnore) ignore.push_back(code);
+  for (const auto& c : classes)
+    if (c.codes.empty()) throw std::invalid_argument(classMapFile + ": class map: class '" + c.name + "' receives no code of " + table.file);
+
+  std::ostringstream y;
+  y << "# Built by `cropmap legend --from-csv` from the code table below; rebuild it rather than edit it.\n"
+    << "# Table classes left out (codes in `ignore`):";
+  if (ignoredByClass.empty()) y << " none";
+  for (const auto& [c, n] : ignoredByClass) y << "\n#   " << c << " (" << n << " codes)";
+  y << "\nname: " << q(legendName.empty() ? "legend" : legendName) << "\nsource:\n  table: "
+    << q(std::filesystem::path(table.file).filename().string()) << "\n  table_fnv1a: " << q(hex64(table.fnv1a))
+    << "\n  code_column: " << q(table.codeColumn) << "\n  class_column: " << q(table.classColumn)
+    << "\n  codes: " << table.rows.size();
+  if (!classMapFile.empty()) y << "\n  class_map: " << q(std::filesystem::path(classMapFile).filename().string());
+  if (!extraIgnore.empty()) y << "\n  extra_ignore: " << extraIgnore.size() << "  # codes of later registers, from the class map";
+  y << "\n";
+  if (!groups.empty()) {
+    y << "groups:\n";
+    for (size_t i = 0; i < groups.size(); ++i) y << "  - {id: " << i << ", name: " << q(groups[i]) << "}\n";
+  }
+  y << "classes:\n";
+  for (size_t i = 0; i < classes.size(); ++i) {
+    y << "  - {id: " << i << ", name: " << q(classes[i].name) << ", colour: " << q(classes[i].colour);
+    if (!classes[i].group.empty()) y << ", group: " << q(classes[i].group);
+    y << ",\n     codes: [";
+    for (size_t k = 0; k < classes[i].codes.size(); ++k) y << (k ? ", " : "") << q(classes[i].codes[k]);
+    y << "]}\n";
+  }
+  y << "ignore: [";
+  for (size_t k = 0; k < ignore.size(); ++k) y << (k ? ", " : "") << q(ignore[k]);
+  y << "]\ncode_names:\n";
+  for (const auto& r : table.rows) y << "  " << q(r.code) << ": " << q(r.name.empty() ? r.cls : r.name) << "\n";
+  for (const auto& [code, codeName] : extraIgnore) y << "  " << q(code) << ": " << q(codeName) << "\n";
+  // The result must load as a legend: the same checks as any legend file.
+  Legend::parse(y.str(), "legend built from " + table.file);
+  return y.str();
 }
 
 }  // namespace cropmap

@@ -12,6 +12,7 @@ Command synthCommand();      // stages/synth/synth_stage.cpp
 Command catalogCommand();    // stages/catalog/catalog_command.cpp
 Command compositeCommand();  // stages/composite/composite_command.cpp
 Command labelsCommand();     // stages/labels/labels.cpp
+Command legendCommand();     // stages/labels/legend_command.cpp
 Command splitCommand();      // stages/split/split.cpp
 Command sampleCommand();     // stages/sample/sample.cpp
 Command trainCommand();      // stages/train/trainer.cpp

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
       synthCommand(),
       catalogCommand(),
       compositeCommand(),
+      legendCommand(),
       labelsCommand(),
       splitCommand(),
       sampleCommand(),

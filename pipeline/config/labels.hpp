@@ -12,6 +12,8 @@ struct LabelsSection {
   std::string layer;
   std::string code_field = "code";
   std::string id_field;
+  std::string duplicate_ids = "fid";
+  std::vector<std::string> id_key_fields;
   std::string legend;
   int level = 0;
   int erosion_px = 1;
@@ -23,7 +25,14 @@ struct LabelsSection {
           "Parcel register (GeoPackage, Shapefile, FlatGeobuf or GeoJSON), in any CRS it declares");
     d.opt("layer", layer, "Layer of the parcel file (empty: the first layer)");
     d.opt("code_field", code_field, "Attribute holding the register's crop code");
-    d.opt("id_field", id_field, "Attribute holding the parcel id (empty: the feature id)");
+    d.opt("id_field", id_field,
+          "Attribute holding the parcel id: integers, digit strings or integral reals (empty: the feature id)");
+    d.opt("duplicate_ids", duplicate_ids,
+          "id_field holds an id twice: warn and use the feature id (fid), use the composite key id_key_fields "
+          "(key), or stop (fail); two parcels are never merged")
+        .oneOf({"fid", "key", "fail"});
+    d.opt("id_key_fields", id_key_fields,
+          "Attributes whose values together identify a parcel, for duplicate_ids: key (e.g. [FS_KENNUNG, SL_ID])");
     d.opt("legend", legend, "Legend YAML mapping register codes to classes (see configs/legends/)");
     d.opt("level", level, "Legend hierarchy level trained on: 0 = classes, 1 = their groups").range(0, 1);
     d.opt("erosion_px", erosion_px, "Pixels eroded from every parcel border so mixed pixels are not labels")

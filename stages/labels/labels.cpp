@@ -10,6 +10,9 @@
 #include <memory>
 #include <sstream>
 
+#include <boost/program_options.hpp>
+
+#include "coverage.hpp"
 #include "kernels/erosion.hpp"
 #include "pipeline/identity.hpp"
 #include "pipeline/json.hpp"
@@ -122,6 +125,19 @@ std::string summaryJson(const std::vector<TileGrid>& tiles, const Legend& legend
   return js.str();
 }
 
+// The legend's coverage of the register on the tiles: logged and written as
+// <run.output>/labels_coverage.json.
+void writeCoverage(const Config& cfg, ParcelSource& parcels, const Legend& legend, const std::vector<TileGrid>& tiles) {
+  const Coverage c = measureCoverage(parcels, tiles);
+  std::vector<std::string> names;
+  for (const auto& t : tiles) names.push_back(t.name);
+  const std::string path = (std::filesystem::path(cfg.run.output) / "labels_coverage.json").string();
+  std::filesystem::create_directories(cfg.run.output);
+  writeTextAtomically(path, coverageJson(c, parcels.where(), legend.file, names));
+  logCoverage(c, legend);
+  log::info("labels: coverage in ", path);
+}
+
 // Per (tile, parcel) over all blocks, reduced on the parcel's owner rank: a
 // parcel is labelled on a tile when any pixel survived erosion, eroded away
 // when it had pixels and none survived.
@@ -142,6 +158,7 @@ class LabelsStage : public BlockStage {
     legend_ = std::make_unique<Legend>(Legend::load(cfg_.labels.legend));
     K_ = legend_->numClasses(cfg_.labels.level);
     parcels_ = std::make_unique<ParcelSource>(cfg_.labels, *legend_);
+    if (comm.root() && !parcels_->ids().warning().empty()) log::warn("labels: ", parcels_->ids().warning());
     path_ = cubePath(cfg_);
     if (!std::filesystem::exists(path_))
       throw UsageError(path_ + ": no cube; run `cropmap composite` with the same configuration first");
@@ -151,6 +168,7 @@ class LabelsStage : public BlockStage {
     bool meets = false;
     for (const auto& t : cube_.tiles()) meets = meets || parcels_->meets(t);
     if (!meets) throw UsageError(misplaced("does not reach any tile"));
+    if (comm.root()) writeCoverage(cfg_, *parcels_, *legend_, cube_.tiles());
 
     UnitPlan plan;
     plan.blockEdge = blockEdge(cfg_.composite.block_size, cube_.layout().chunk);
@@ -177,7 +195,7 @@ class LabelsStage : public BlockStage {
     }
     outgoing_.assign(static_cast<size_t>(comm.size()), {});
     size_ = comm.size();
-    log::info("labels: ", parcels_->where(), " (", parcels_->featureCount(), " parcels) onto ", cube_.tiles().size(),
+    log::info("labels: ", parcels_->where(), " (", parcels_->featureCount(), " parcels; ", parcels_->ids().describe(), ") onto ", cube_.tiles().size(),
               " tiles, ", plan.units.size(), " blocks of ", plan.blockEdge, " px, erosion ", cfg_.labels.erosion_px,
               " px, ", comm.size(), " ranks");
     return plan;
@@ -396,7 +414,60 @@ class LabelsStage : public BlockStage {
 
 }  // namespace
 
+// `cropmap labels --coverage`: the register against the legend on the tiles of
+// inputs.tiles (or of the cube when there is one), no imagery, rank 0 alone.
+int runCoverageOnly(CommandContext& ctx) {
+  const Config& cfg = ctx.config;
+  if (cfg.labels.legend.empty()) throw UsageError("labels.legend is not set: give a legend YAML (see configs/legends/)");
+  const Legend legend = Legend::load(cfg.labels.legend);
+  ParcelSource parcels(cfg.labels, legend);
+  std::vector<TileGrid> tiles;
+  if (std::filesystem::exists(cubePath(cfg))) {
+    Cube cube = Cube::open(cubePath(cfg), MPI_COMM_SELF, false);
+    tiles = cube.tiles();
+    cube.close();
+  } else if (cfg.inputs.tiles.empty()) {
+    // No tile named: every parcel of the register, areas in its own CRS.
+    log::info("labels --coverage: no cube and inputs.tiles is empty: the whole register, areas in its CRS");
+    tiles.push_back(parcels.wholeLayer());
+  } else {
+    for (const auto& id : cfg.inputs.tiles) {
+      try {
+        tiles.push_back(tileGridOf(id));
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("inputs.tiles: ") + e.what());
+      }
+    }
+  }
+  if (!parcels.ids().warning().empty()) log::warn("labels: ", parcels.ids().warning());
+  writeCoverage(cfg, parcels, legend, tiles);
+  return 0;
+}
+
 int runLabels(CommandContext& ctx) {
+  if (ctx.args.count("coverage")) {
+    int code = 0;
+    std::string error;
+    bool usage = false;
+    if (ctx.rank() == 0) {
+      try {
+        code = runCoverageOnly(ctx);
+      } catch (const UsageError& e) {
+        error = e.what();
+        usage = true;
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    }
+    Comm comm(ctx.comm());
+    const auto all = comm.gatherText(error, "labels: coverage");
+    (void)all;
+    if (ctx.rank() == 0 && !error.empty()) {
+      if (usage) throw UsageError(error);
+      throw std::runtime_error(error);
+    }
+    return code;
+  }
   LabelsStage stage(ctx);
   runBlockStage(stage, Comm(ctx.comm()));
   return 0;
@@ -410,7 +481,14 @@ Command labelsCommand() {
       "Reads labels.parcels (GeoPackage, Shapefile, FlatGeobuf, GeoJSON) block by block, maps crop codes\n"
       "through labels.legend, reprojects to each tile's UTM grid, rasterizes by the pixel-centre rule,\n"
       "erodes every parcel by labels.erosion_px and writes /tiles/<T>/label and /parcel into\n"
-      "<run.output>/cube.h5. Writes <run.output>/labels_summary.json.";
+      "<run.output>/cube.h5. Writes <run.output>/labels_summary.json. Every run first reports the legend's\n"
+      "coverage of the register (labels_coverage.json); --coverage does only that, from inputs.tiles.";
+  c.addOptions = [](boost::program_options::options_description& o,
+                    boost::program_options::positional_options_description&) {
+    o.add_options()("coverage",
+                    "only the legend coverage of the register (parcels and area labelled, ignored, unknown; top "
+                    "unknown codes) on the tiles of inputs.tiles, no imagery; writes labels_coverage.json");
+  };
   c.run = runLabels;
   return c;
 }

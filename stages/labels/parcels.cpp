@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "pipeline/identity.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/mpi.hpp"
 
@@ -50,6 +51,145 @@ std::unique_ptr<OGRGeometry> polygonsOf(std::unique_ptr<OGRGeometry> g) {
 
 }  // namespace
 
+ParcelIdRule::ParcelIdRule(const gdal::VectorLayer& layer, const LabelsSection& options)
+    : where_(layer.where()), idName_(options.id_field) {
+  OGRFeatureDefn* defn = layer.layer->GetLayerDefn();
+  if (options.id_field.empty()) {
+    description_ = "parcels identified by feature id + 1 (labels.id_field is empty)";
+    return;
+  }
+  idField_ = gdal::fieldIndex(layer, options.id_field, "labels.id_field");
+  idType_ = defn->GetFieldDefn(idField_)->GetType();
+  if (idType_ != OFTString && idType_ != OFTInteger && idType_ != OFTInteger64 && idType_ != OFTReal)
+    throw UsageError(where_ + ": field '" + options.id_field + "' (labels.id_field) is of type " +
+                     OGRFieldDefn::GetFieldTypeName(static_cast<OGRFieldType>(idType_)) +
+                     "; parcel ids must be integers, digit strings or reals with integral values");
+  for (const auto& k : options.id_key_fields) keyFields_.push_back(gdal::fieldIndex(layer, k, "labels.id_key_fields"));
+  if (options.duplicate_ids == "key" && keyFields_.empty())
+    throw UsageError("labels.duplicate_ids is 'key' but labels.id_key_fields is empty: name the attributes that "
+                     "together identify a parcel");
+
+  mode_ = Mode::field;
+  std::vector<std::int64_t> ids = scan(layer, false);
+  std::sort(ids.begin(), ids.end());
+  std::int64_t shared = 0, example = 0, exampleCount = 0;
+  for (size_t i = 0; i < ids.size();) {
+    size_t j = i + 1;
+    while (j < ids.size() && ids[j] == ids[i]) ++j;
+    if (j - i > 1) {
+      ++shared;
+      duplicates_ += static_cast<std::int64_t>(j - i);
+      if (static_cast<std::int64_t>(j - i) > exampleCount) {
+        example = ids[i];
+        exampleCount = static_cast<std::int64_t>(j - i);
+      }
+    }
+    i = j;
+  }
+  if (duplicates_ == 0) {
+    description_ = "parcels identified by '" + options.id_field + "' (unique over " + std::to_string(ids.size()) +
+                   " features)";
+    return;
+  }
+  const std::string found = where_ + ": field '" + options.id_field + "' (labels.id_field) is not unique: " +
+                            std::to_string(shared) + " ids are shared by " + std::to_string(duplicates_) + " of " +
+                            std::to_string(ids.size()) + " features (e.g. " + std::to_string(example) + " x" +
+                            std::to_string(exampleCount) + ")";
+  if (options.duplicate_ids == "fail")
+    throw UsageError(found + "; set labels.duplicate_ids: fid (feature ids) or key (labels.id_key_fields), or "
+                             "choose a unique id field");
+  if (options.duplicate_ids == "key") {
+    mode_ = Mode::key;
+    std::vector<std::int64_t> keys = scan(layer, true);
+    std::sort(keys.begin(), keys.end());
+    const auto dup = std::adjacent_find(keys.begin(), keys.end());
+    std::string names;
+    for (const auto& k : options.id_key_fields) names += (names.empty() ? "" : ", ") + k;
+    if (dup != keys.end())
+      throw UsageError(found + "; and the composite key [" + names + "] (labels.id_key_fields) is not unique either; "
+                               "add attributes to it or set labels.duplicate_ids: fid");
+    description_ = "parcels identified by a hash of [" + names + "] (labels.duplicate_ids: key)";
+  } else {
+    mode_ = Mode::fid;
+    description_ = "parcels identified by feature id + 1 (labels.duplicate_ids: fid)";
+  }
+  warning_ = found + "; " + description_ + ", so no two parcels are merged";
+}
+
+std::vector<std::int64_t> ParcelIdRule::scan(const gdal::VectorLayer& layer, bool key) const {
+  OGRLayer* l = layer.layer;
+  OGRFeatureDefn* defn = l->GetLayerDefn();
+  // Only the id (or key) attributes are read: a national register scans in seconds.
+  std::vector<std::string> ignored{"OGR_GEOMETRY", "OGR_STYLE"};
+  for (int i = 0; i < defn->GetFieldCount(); ++i) {
+    const bool used = key ? std::find(keyFields_.begin(), keyFields_.end(), i) != keyFields_.end() : i == idField_;
+    if (!used) ignored.push_back(defn->GetFieldDefn(i)->GetNameRef());
+  }
+  std::vector<const char*> names;
+  for (const auto& n : ignored) names.push_back(n.c_str());
+  names.push_back(nullptr);
+  l->SetIgnoredFields(names.data());
+  l->SetSpatialFilter(nullptr);
+  l->ResetReading();
+  std::vector<std::int64_t> out;
+  try {
+    for (OGRFeatureUniquePtr f(l->GetNextFeature()); f; f.reset(l->GetNextFeature()))
+      out.push_back(key ? keyId(*f) : fieldId(*f, where_ + ": feature " + std::to_string(f->GetFID())));
+  } catch (...) {
+    l->SetIgnoredFields(nullptr);
+    throw;
+  }
+  l->SetIgnoredFields(nullptr);
+  l->ResetReading();
+  return out;
+}
+
+std::int64_t ParcelIdRule::fieldId(OGRFeature& f, const std::string& what) const {
+  const std::string field = "field '" + idName_ + "' (labels.id_field)";
+  if (!f.IsFieldSetAndNotNull(idField_)) throw UsageError(what + ": " + field + " is empty");
+  std::int64_t id = 0;
+  if (idType_ == OFTString) {
+    const char* s = f.GetFieldAsString(idField_);
+    char* end = nullptr;
+    errno = 0;
+    id = std::strtoll(s, &end, 10);
+    if (!*s || *end || errno == ERANGE)
+      throw UsageError(what + ": " + field + " holds '" + s +
+                       "', not an integer parcel id; leave labels.id_field empty to use feature ids");
+  } else if (idType_ == OFTReal) {
+    const double v = f.GetFieldAsDouble(idField_);
+    if (!std::isfinite(v) || v != std::floor(v) || std::fabs(v) > 9007199254740992.0)
+      throw UsageError(what + ": " + field + " holds " + f.GetFieldAsString(idField_) +
+                       ", not an integral parcel id; leave labels.id_field empty to use feature ids");
+    id = static_cast<std::int64_t>(v);
+  } else {
+    id = f.GetFieldAsInteger64(idField_);
+  }
+  if (id <= 0)
+    throw UsageError(what + ": parcel id " + std::to_string(id) + " from " + field +
+                     "; ids must be positive (0 marks pixels without a parcel)");
+  return id;
+}
+
+std::int64_t ParcelIdRule::keyId(OGRFeature& f) const {
+  std::string key;
+  for (int k : keyFields_) {
+    key += f.IsFieldSetAndNotNull(k) ? f.GetFieldAsString(k) : "\x01null";
+    key += '\x1f';
+  }
+  const std::int64_t id = static_cast<std::int64_t>(fnv1a(key) & 0x7fffffffffffffffULL);
+  return id == 0 ? 1 : id;
+}
+
+std::int64_t ParcelIdRule::idOf(OGRFeature& f) const {
+  switch (mode_) {
+    case Mode::fid: return f.GetFID() + 1;  // Shapefile FIDs start at 0, and 0 means "no parcel"
+    case Mode::key: return keyId(f);
+    case Mode::field: break;
+  }
+  return fieldId(f, where_ + ": feature " + std::to_string(f.GetFID()));
+}
+
 ParcelSource::ParcelSource(const LabelsSection& options, const Legend& legend)
     : options_(options), legend_(legend) {
   if (options.parcels.empty()) throw UsageError("labels.parcels is not set: give the parcel register file");
@@ -69,14 +209,7 @@ ParcelSource::ParcelSource(const LabelsSection& options, const Legend& legend)
   srs_.reset(srs->Clone());
   srs_->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
   codeField_ = gdal::fieldIndex(layer_, options.code_field, "labels.code_field");
-  if (!options.id_field.empty()) {
-    idField_ = gdal::fieldIndex(layer_, options.id_field, "labels.id_field");
-    const auto ft = l->GetLayerDefn()->GetFieldDefn(idField_)->GetType();
-    if (ft == OFTString) idIsString_ = true;
-    else if (ft != OFTInteger && ft != OFTInteger64)
-      throw UsageError(where_ + ": field '" + options.id_field + "' (labels.id_field) is of type " +
-                       OGRFieldDefn::GetFieldTypeName(ft) + "; parcel ids must be integers or digit strings");
-  }
+  ids_ = std::make_unique<ParcelIdRule>(layer_, options);
   featureCount_ = l->GetFeatureCount(TRUE);
   if (featureCount_ == 0) throw UsageError(where_ + ": the layer is empty; no parcel to label");
 }
@@ -120,24 +253,7 @@ std::vector<Parcel> ParcelSource::query(const TileGrid& tile, const std::array<d
     Parcel p;
     p.fid = f->GetFID();
     const std::string what = where_ + ": feature " + std::to_string(p.fid);
-    if (idField_ < 0) {
-      p.id = p.fid + 1;  // Shapefile FIDs start at 0, and 0 means "no parcel"
-    } else if (!f->IsFieldSetAndNotNull(idField_)) {
-      throw UsageError(what + ": field '" + options_.id_field + "' (labels.id_field) is empty");
-    } else if (idIsString_) {
-      const char* s = f->GetFieldAsString(idField_);
-      char* end = nullptr;
-      errno = 0;
-      p.id = std::strtoll(s, &end, 10);
-      if (!*s || *end || errno == ERANGE)
-        throw UsageError(what + ": field '" + options_.id_field + "' (labels.id_field) holds '" + s +
-                         "', not an integer parcel id; leave labels.id_field empty to use feature ids");
-    } else {
-      p.id = f->GetFieldAsInteger64(idField_);
-    }
-    if (p.id <= 0)
-      throw UsageError(what + ": parcel id " + std::to_string(p.id) + " from '" + options_.id_field +
-                       "' (labels.id_field); ids must be positive (0 marks pixels without a parcel)");
+    p.id = ids_->idOf(*f);
     p.code = f->IsFieldSetAndNotNull(codeField_) ? f->GetFieldAsString(codeField_) : "";
     p.cls = legend_.classOf(p.code, options_.level);
     if (p.cls == Legend::kUnknown && options_.unknown_code == "abort")
@@ -205,6 +321,22 @@ std::string ParcelSource::describeExtent() {
   char buf[256];
   std::snprintf(buf, sizeof buf, "extent (%.6g, %.6g) .. (%.6g, %.6g)", e[0], e[1], e[2], e[3]);
   return "CRS " + (epsg ? "EPSG:" + std::to_string(epsg) + " " : std::string()) + "'" + srs_->GetName() + "', " + buf;
+}
+
+TileGrid ParcelSource::wholeLayer() {
+  const auto e = layerExtent(layer_.layer);
+  TileGrid t;
+  t.name = "register";
+  char* wkt = nullptr;
+  srs_->exportToWkt(&wkt);
+  t.crsWkt = wkt;
+  CPLFree(wkt);
+  t.epsg = gdal::epsgOf(*srs_);
+  const double pad = 1.0;
+  t.geotransform = {e[0] - pad, 1.0, 0.0, e[3] + pad, 0.0, -1.0};
+  t.width = static_cast<int>(std::min(2e9, std::ceil(e[2] - e[0] + 2 * pad)));
+  t.height = static_cast<int>(std::min(2e9, std::ceil(e[3] - e[1] + 2 * pad)));
+  return t;
 }
 
 bool ParcelSource::meets(const TileGrid& tile) {

@@ -204,7 +204,17 @@ void assembleTile(const TileGrid& grid, const std::vector<std::pair<Window, std:
       buildOverviews(src.get(), 512, ovrSource);
       auto out = gdal::createCopy("GTiff", tmp, src.get(),
                                   with({"BLOCKXSIZE=512", "BLOCKYSIZE=512", "COPY_SRC_OVERVIEWS=YES"}));
+      // A TIFF holds a colour map only for one sample plus at most one extra:
+      // with the stop band the palette lives in the .aux.xml sidecar, which a
+      // copy from the intermediate file does not carry over. Set it again (the
+      // sidecar, written when the file is open read-only; the COG layout of
+      // the TIFF is untouched).
       gdal::close(out, tmp);
+      auto written = gdal::openRaster(tmp);
+      if (!written->GetRasterBand(1)->GetColorTable()) {
+        styleClassBand(written->GetRasterBand(1), style, tmp);
+        gdal::close(written, tmp);
+      }
       gdal::close(src, ovrSource);
       gdal::removeFile(ovrSource);
     } else {

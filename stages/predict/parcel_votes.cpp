@@ -3,7 +3,13 @@
 #include <gdal_priv.h>
 #include <ogrsf_frmts.h>
 
+#include <gdal_alg.h>
+#include <ogr_spatialref.h>
+
 #include <algorithm>
+#include <array>
+#include <cmath>
+#include <memory>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +17,7 @@
 
 #include "pipeline/gdal_io.hpp"
 #include "pipeline/mpi.hpp"
+#include "stages/labels/parcels.hpp"
 
 namespace cropmap::mapping {
 
@@ -119,37 +126,102 @@ std::vector<ParcelSummary> reduceParcelVotes(const ParcelVotes& local, MPI_Comm 
   return out;
 }
 
+
 namespace {
 
-// The parcel id of a register feature, exactly as `cropmap labels` burns it
-// into the cube: labels.id_field as an integer (or a string of digits), or
-// the feature id + 1 (0 marks "no parcel", and Shapefile FIDs start at 0).
-std::int64_t parcelIdOf(OGRFeature& f, int idField, bool idIsString) {
-  if (idField < 0) return f.GetFID() + 1;
-  if (!f.IsFieldSetAndNotNull(idField)) return 0;
-  if (!idIsString) return f.GetFieldAsInteger64(idField);
-  const char* s = f.GetFieldAsString(idField);
-  char* end = nullptr;
-  errno = 0;
-  const long long v = std::strtoll(s, &end, 10);
-  return (!*s || *end || errno == ERANGE) ? 0 : v;
+// One map open for reading, with the transformation of register coordinates into its grid.
+struct OpenMap {
+  const MappedTile* tile = nullptr;
+  gdal::Dataset ds;
+  gdal::Transform toTile;
+  std::array<double, 4> registerBounds{};  // the tile's extent in the register's CRS
+};
+
+// The polygon's majority class over the map pixels it touches (all-touched
+// rasterization of the polygon in the tile CRS), or cls -1 when it touches no
+// pixel with data.
+ParcelSummary touchedPixels(OpenMap& m, const OGRGeometry& registerGeometry, const std::string& context) {
+  ParcelSummary s;
+  std::unique_ptr<OGRGeometry> g(registerGeometry.clone());
+  if (g->transform(m.toTile.get()) != OGRERR_NONE) return s;
+  OGREnvelope e;
+  g->getEnvelope(&e);
+  const auto& gt = m.tile->grid.geotransform;
+  const int W = m.tile->grid.width, H = m.tile->grid.height;
+  const int c0 = std::max(0, static_cast<int>(std::floor((e.MinX - gt[0]) / gt[1])));
+  const int c1 = std::min(W, static_cast<int>(std::floor((e.MaxX - gt[0]) / gt[1])) + 1);
+  const int r0 = std::max(0, static_cast<int>(std::floor((e.MaxY - gt[3]) / gt[5])));
+  const int r1 = std::min(H, static_cast<int>(std::floor((e.MinY - gt[3]) / gt[5])) + 1);
+  if (c0 >= c1 || r0 >= r1) return s;
+  const int cols = c1 - c0, rows = r1 - r0;
+  GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+  gdal::Dataset burn(mem->Create("", cols, rows, 1, GDT_Byte, nullptr));
+  if (!burn) throw std::runtime_error(context + ": cannot create an in-memory raster: " + gdal::lastError());
+  double wgt[6] = {gt[0] + c0 * gt[1], gt[1], 0.0, gt[3] + r0 * gt[5], 0.0, gt[5]};
+  gdal::check(burn->SetGeoTransform(wgt), context + ": set geotransform");
+  int bandList[1] = {1};
+  double value[1] = {1.0};
+  OGRGeometryH h = OGRGeometry::ToHandle(g.get());
+  CPLStringList options;
+  options.SetNameValue("ALL_TOUCHED", "TRUE");
+  gdal::check(GDALRasterizeGeometries(GDALDataset::ToHandle(burn.get()), 1, bandList, 1, &h, nullptr, nullptr, value,
+                                      options.List(), nullptr, nullptr),
+              context + ": rasterize");
+  const size_t n = static_cast<size_t>(rows) * static_cast<size_t>(cols);
+  std::vector<std::uint8_t> mask(n), cls(n), conf(n);
+  gdal::readWindow(burn->GetRasterBand(1), 0, 0, cols, rows, mask.data(), cols, rows, context);
+  gdal::readWindow(m.ds->GetRasterBand(1), c0, r0, cols, rows, cls.data(), cols, rows, m.tile->path);
+  gdal::readWindow(m.ds->GetRasterBand(2), c0, r0, cols, rows, conf.data(), cols, rows, m.tile->path);
+  std::vector<std::int64_t> votes(256, 0);
+  std::uint64_t confSum = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (mask[i] && cls[i] != 255) {
+      ++votes[cls[i]];
+      confSum += conf[i];
+      ++s.pixels;
+    }
+  if (s.pixels == 0) return s;
+  s.cls = static_cast<int>(std::max_element(votes.begin(), votes.end()) - votes.begin());
+  s.share = static_cast<double>(votes[static_cast<size_t>(s.cls)]) / static_cast<double>(s.pixels);
+  s.meanConfidence = static_cast<double>(confSum) / (255.0 * static_cast<double>(s.pixels));
+  return s;
+}
+
+bool meets(const std::array<double, 4>& b, const OGREnvelope& e) {
+  return e.MinX <= b[2] && e.MaxX >= b[0] && e.MinY <= b[3] && e.MaxY >= b[1];
 }
 
 }  // namespace
 
-std::int64_t writeParcelFile(const LabelsSection& labels, const std::vector<ParcelSummary>& summaries,
-                             const std::vector<std::string>& classNames, const std::string& outPath) {
+ParcelFileCounts writeParcelFile(const LabelsSection& labels, const std::vector<ParcelSummary>& summaries,
+                                 const std::vector<std::string>& classNames, const std::string& outPath,
+                                 const std::vector<MappedTile>& maps) {
   if (labels.parcels.empty())
     throw UsageError("labels.parcels is not set: the parcel file needs the register the labels came from");
   const gdal::VectorLayer source = gdal::openLayer(labels.parcels, labels.layer);
   OGRLayer* in = source.layer;
   const std::string where = source.where();
   OGRFeatureDefn* defn = in->GetLayerDefn();
-  int idField = -1;
-  bool idIsString = false;
-  if (!labels.id_field.empty()) {
-    idField = gdal::fieldIndex(source, labels.id_field, "labels.id_field");
-    idIsString = defn->GetFieldDefn(idField)->GetType() == OFTString;
+  const ParcelIdRule ids(source, labels);
+  std::unique_ptr<OGRSpatialReference> registerSrs;
+  std::vector<OpenMap> open;
+  if (!maps.empty()) {
+    if (!in->GetSpatialRef()) throw UsageError(where + ": the layer has no coordinate reference system");
+    registerSrs.reset(in->GetSpatialRef()->Clone());
+    registerSrs->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    for (const auto& t : maps) {
+      OpenMap m;
+      m.tile = &t;
+      m.ds = gdal::openRaster(t.path);
+      auto tileSrs = gdal::srsFromWkt(t.grid.crsWkt);
+      m.toTile = gdal::makeTransform(*registerSrs, *tileSrs, where + ": parcels to tile " + t.grid.name);
+      auto back = gdal::makeTransform(*tileSrs, *registerSrs, where + ": tile " + t.grid.name + " to parcels");
+      const auto& g = t.grid.geotransform;
+      const double xa = g[0], xb = g[0] + t.grid.width * g[1], ya = g[3], yb = g[3] + t.grid.height * g[5];
+      m.registerBounds = gdal::transformBounds(*back, {std::min(xa, xb), std::min(ya, yb), std::max(xa, xb), std::max(ya, yb)},
+                                               where + ": tile " + t.grid.name);
+      open.push_back(std::move(m));
+    }
   }
 
   std::unordered_map<std::int64_t, std::size_t> byId;
@@ -159,7 +231,7 @@ std::int64_t writeParcelFile(const LabelsSection& labels, const std::vector<Parc
   std::filesystem::create_directories(std::filesystem::path(outPath).parent_path());
   const std::string tmp = gdal::temporaryName(outPath);
   std::filesystem::remove(tmp);
-  std::int64_t written = 0;
+  ParcelFileCounts counts;
   try {
     auto out = gdal::createVector("GPKG", tmp);
     OGRLayer* layer = out->CreateLayer("parcels", in->GetSpatialRef(), in->GetGeomType(), nullptr);
@@ -174,7 +246,7 @@ std::int64_t writeParcelFile(const LabelsSection& labels, const std::vector<Parc
     };
     for (const Added& a : {Added{"pred_class", OFTInteger}, Added{"pred_name", OFTString},
                            Added{"pred_share", OFTReal}, Added{"pred_conf", OFTReal},
-                           Added{"pred_pixels", OFTInteger64}}) {
+                           Added{"pred_pixels", OFTInteger64}, Added{"pred_source", OFTString}}) {
       OGRFieldDefn field(a.name, a.type);
       gdal::checkOgr(layer->CreateField(&field), tmp + std::string(": create field ") + a.name);
     }
@@ -183,21 +255,49 @@ std::int64_t writeParcelFile(const LabelsSection& labels, const std::vector<Parc
     gdal::checkOgr(out->StartTransaction(), tmp + ": start transaction");
     in->ResetReading();
     for (OGRFeatureUniquePtr f(in->GetNextFeature()); f; f.reset(in->GetNextFeature())) {
-      auto it = byId.find(parcelIdOf(*f, idField, idIsString));
-      if (it == byId.end()) continue;
-      const ParcelSummary& s = summaries[it->second];
+      auto it = byId.find(ids.idOf(*f));
+      ParcelSummary s;
+      const char* from = "pixels";
+      if (it != byId.end()) {
+        s = summaries[it->second];
+      } else {
+        // Not voted for: written when it lies on a mapped tile, with the class
+        // of the map pixels it touches.
+        const OGRGeometry* g = f->GetGeometryRef();
+        if (open.empty() || !g || g->IsEmpty()) continue;
+        OGREnvelope e;
+        g->getEnvelope(&e);
+        bool onMap = false;
+        from = "no mapped pixel";
+        for (auto& m : open) {
+          if (!meets(m.registerBounds, e)) continue;
+          onMap = true;
+          s = touchedPixels(m, *g, where + ": feature " + std::to_string(f->GetFID()));
+          if (s.cls >= 0) {
+            from = "touched";
+            break;
+          }
+        }
+        if (!onMap) continue;
+      }
       OGRFeatureUniquePtr o(OGRFeature::CreateFeature(outDefn));
       gdal::checkOgr(o->SetFrom(f.get(), TRUE), where + ": copy feature " + std::to_string(f->GetFID()));
       o->SetFID(OGRNullFID);
-      o->SetField(base + 0, s.cls);
-      o->SetField(base + 1, s.cls >= 0 && s.cls < static_cast<int>(classNames.size())
-                                ? classNames[static_cast<std::size_t>(s.cls)].c_str()
-                                : "");
-      o->SetField(base + 2, s.share);
-      o->SetField(base + 3, s.meanConfidence);
+      if (s.cls >= 0) {
+        o->SetField(base + 0, s.cls);
+        o->SetField(base + 1, s.cls < static_cast<int>(classNames.size()) ? classNames[static_cast<std::size_t>(s.cls)].c_str() : "");
+        o->SetField(base + 2, s.share);
+        o->SetField(base + 3, s.meanConfidence);
+      } else {
+        for (int k = 0; k < 4; ++k) o->SetFieldNull(base + k);
+      }
       o->SetField(base + 4, static_cast<GIntBig>(s.pixels));
-      gdal::checkOgr(layer->CreateFeature(o.get()), tmp + ": write parcel " + std::to_string(s.parcel));
-      ++written;
+      o->SetField(base + 5, from);
+      gdal::checkOgr(layer->CreateFeature(o.get()), tmp + ": write feature " + std::to_string(f->GetFID()));
+      ++counts.written;
+      if (it != byId.end()) ++counts.voted;
+      else if (s.cls >= 0) ++counts.touched;
+      else ++counts.none;
     }
     gdal::checkOgr(out->CommitTransaction(), tmp + ": commit");
     gdal::close(out, tmp);
@@ -206,7 +306,7 @@ std::int64_t writeParcelFile(const LabelsSection& labels, const std::vector<Parc
     std::filesystem::remove(tmp);
     throw;
   }
-  return written;
+  return counts;
 }
 
 }  // namespace cropmap::mapping

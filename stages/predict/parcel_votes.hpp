@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "pipeline/config/labels.hpp"
+#include "pipeline/grid.hpp"
 
 namespace cropmap::mapping {
 
@@ -62,12 +63,30 @@ class ParcelVotes {
 // of all parcels (sorted by id) on `root`, an empty vector elsewhere.
 std::vector<ParcelSummary> reduceParcelVotes(const ParcelVotes& local, MPI_Comm comm, int root);
 
-// Writes the parcel GeoPackage: every feature of the register that received
-// mapped pixels, with its geometry and attributes, plus pred_class, pred_name,
-// pred_share, pred_conf and pred_pixels. Parcel ids are matched the way the
-// labels stage rasterised them (labels.id_field, or the feature id).
-// Written under a temporary name and renamed. Returns the features written.
-std::int64_t writeParcelFile(const LabelsSection& labels, const std::vector<ParcelSummary>& summaries,
-                             const std::vector<std::string>& classNames, const std::string& outPath);
+// A written class map (band 1 class, band 2 confidence byte, 255 no data) on its tile grid.
+struct MappedTile {
+  TileGrid grid;
+  std::string path;
+};
+
+// What the parcel file holds, for the log.
+struct ParcelFileCounts {
+  std::int64_t written = 0;
+  std::int64_t voted = 0;    // class from the parcel's own labelled pixels
+  std::int64_t touched = 0;  // eroded away, too small, or not labelled: class of the pixels it touches
+  std::int64_t none = 0;     // no mapped pixel under it: pred_class null
+};
+
+// Writes the parcel GeoPackage with every feature's geometry and attributes,
+// plus pred_class, pred_name, pred_share, pred_conf, pred_pixels and
+// pred_source. Parcel ids are matched the way the labels stage rasterised them
+// (ParcelIdRule). Without `maps`: the features that received votes. With
+// `maps`: every feature meeting a map's tile; one without votes (eroded away,
+// smaller than a pixel, ignored or unknown code) takes the majority class of
+// the map pixels its polygon touches (pred_source "touched"), or null with
+// pred_source "no mapped pixel". Written under a temporary name and renamed.
+ParcelFileCounts writeParcelFile(const LabelsSection& labels, const std::vector<ParcelSummary>& summaries,
+                                 const std::vector<std::string>& classNames, const std::string& outPath,
+                                 const std::vector<MappedTile>& maps = {});
 
 }  // namespace cropmap::mapping

@@ -261,9 +261,16 @@ class PredictStage : public BlockStage {
     if (parcels_) {
       const auto summaries = reduceParcelVotes(*votes_, comm.raw(), 0);
       if (comm.root()) {
-        report_.parcels = writeParcelFile(cfg_.labels, summaries, style_.classNames, paths_.parcels());
-        if (report_.parcels < static_cast<std::int64_t>(summaries.size()))
-          log::warn("predict: ", summaries.size() - static_cast<size_t>(report_.parcels),
+        std::vector<MappedTile> maps;
+        for (const auto& t : cube_.tiles()) maps.push_back({t, mapPath(t)});
+        const ParcelFileCounts pc = writeParcelFile(cfg_.labels, summaries, style_.classNames, paths_.parcels(), maps);
+        report_.parcels = pc.written;
+        log::info("predict: ", paths_.parcels(), ": ", pc.written, " parcels on the mapped tiles: ", pc.voted,
+                  " classed by their labelled pixels, ", pc.touched,
+                  " (eroded away, smaller than a pixel, ignored or unknown code) by the pixels they touch, ", pc.none,
+                  " without a mapped pixel (pred_class null)");
+        if (pc.voted < static_cast<std::int64_t>(summaries.size()))
+          log::warn("predict: ", summaries.size() - static_cast<size_t>(pc.voted),
                     " parcel ids of the cube were not found in ", cfg_.labels.parcels);
       }
     }

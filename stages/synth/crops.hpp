@@ -60,6 +60,7 @@ enum class CodeRole { crop, ignored, unknown };  // as the style's legend sees t
 
 struct RegisterCode {
   std::string code;
+  std::string name;  // the register's name of the code (written when the style has a name field)
   std::string kind;  // crop kind name
   double share;      // relative area share among register parcels
   CodeRole role;
@@ -69,6 +70,8 @@ struct RegisterStyle {
   std::string name;        // "invekos" | "rpg"
   int epsg;                // the register's CRS
   std::string codeField;   // attribute names as the national files have them
+  bool codeIsInteger;      // INVEKOS SNAR_CODE is numeric, RPG CODE_CULTU text
+  std::string nameField;   // the code's name (INVEKOS SNAR_BEZEICHNUNG), empty: none
   std::string idField;
   bool idIsString;         // RPG ids are text, INVEKOS ids integers
   std::string layerName;

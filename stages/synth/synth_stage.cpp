@@ -384,7 +384,11 @@ void writeVectors(const Setup& s) {
     auto ds = gdal::createVector("GPKG", tmp);
     OGRLayer* layer = gdal::createLayer(ds.get(), style.layerName, *target, wkbPolygon, {"FID=fid", "SPATIAL_INDEX=YES"}, ctx);
     gdal::addField(layer, style.idField, style.idIsString ? OFTString : OFTInteger64, ctx);
-    gdal::addField(layer, style.codeField, OFTString, ctx);
+    // The INVEKOS field-piece id: a Real that neighbouring plots share, as in the real register.
+    const bool fieldPiece = style.name == "invekos";
+    if (fieldPiece) gdal::addField(layer, "FS_KENNUNG", OFTReal, ctx);
+    gdal::addField(layer, style.codeField, style.codeIsInteger ? OFTInteger : OFTString, ctx);
+    if (!style.nameField.empty()) gdal::addField(layer, style.nameField, OFTString, ctx);
     const std::string areaField = style.name == "rpg" ? "SURF_PARC" : "SL_FLAECHE_BRUTTO_HA";
     gdal::addField(layer, areaField, OFTReal, ctx);
     gdal::startTransaction(ds.get(), ctx);
@@ -393,7 +397,11 @@ void writeVectors(const Setup& s) {
       OGRFeature f(layer->GetLayerDefn());
       if (style.idIsString) f.SetField(style.idField.c_str(), std::to_string(p.id).c_str());
       else f.SetField(style.idField.c_str(), static_cast<GIntBig>(p.id));
-      f.SetField(style.codeField.c_str(), style.codes[static_cast<size_t>(p.code)].code.c_str());
+      const auto& rc = style.codes[static_cast<size_t>(p.code)];
+      if (fieldPiece) f.SetField("FS_KENNUNG", static_cast<double>(100000 + (p.id + 1) / 2));
+      if (style.codeIsInteger) f.SetField(style.codeField.c_str(), std::stoi(rc.code));
+      else f.SetField(style.codeField.c_str(), rc.code.c_str());
+      if (!style.nameField.empty()) f.SetField(style.nameField.c_str(), rc.name.c_str());
       f.SetField(areaField.c_str(), std::round(p.area / 100.0) / 100.0);  // hectares, 2 decimals as registers print
       f.SetGeometryDirectly(polygonOf(p.ring, transformFor(t.mgrs.epsg), ctx).release());
       f.SetFID(p.id);

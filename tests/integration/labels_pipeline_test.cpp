@@ -219,7 +219,7 @@ TEST(LabelsPipeline, BadParcelInputsGiveClearErrors) {
   expectError("--set labels.code_field=CROP", {"parcels.gpkg", "layer 'parcels'", "no field 'CROP'", "SNAR_BEZEICHNUNG"});
   expectError("--set labels.layer=nope", {"parcels.gpkg", "no layer 'nope'"});
   writeFile(d + "/points.geojson",
-            R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"KOERNERMAIS"},)"
+            R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"105"},)"
             R"("geometry":{"type":"Point","coordinates":[15.5,47.8]}}]})");
   expectError("--set labels.parcels=" + d + "/points.geojson --set labels.code_field=code --set labels.id_field=",
               {"points.geojson", "Point", "polygons"});
@@ -227,7 +227,7 @@ TEST(LabelsPipeline, BadParcelInputsGiveClearErrors) {
   expectError("--set labels.parcels=" + d + "/empty.geojson --set labels.code_field=code --set labels.id_field=",
               {"empty.geojson", "empty"});
   const std::string bowtie =
-      R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"KOERNERMAIS"},)"
+      R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"105"},)"
       R"("geometry":{"type":"Polygon","coordinates":[[[15.50,47.80],[15.51,47.81],[15.51,47.80],[15.50,47.81],[15.50,47.80]]]}}]})";
   writeFile(d + "/bowtie.geojson", bowtie);
   // A register that reaches no tile labels nothing: an error naming its CRS and extent next to the tiles'.
@@ -237,7 +237,7 @@ TEST(LabelsPipeline, BadParcelInputsGiveClearErrors) {
   // A bow tie inside the tiles (in EPSG:32633), with on_invalid abort and repair.
   writeFile(d + "/bowtie_utm.geojson",
             R"({"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:32633"}},"features":[)"
-            R"({"type":"Feature","properties":{"code":"KOERNERMAIS","pid":7},"geometry":{"type":"Polygon",)"
+            R"({"type":"Feature","properties":{"code":"105","pid":7},"geometry":{"type":"Polygon",)"
             R"("coordinates":[[[500100,5299000],[500600,5299500],[500600,5299000],[500100,5299500],[500100,5299000]]]}}]})");
   expectError("--set labels.parcels=" + d + "/bowtie_utm.geojson --set labels.code_field=code --set labels.id_field=pid "
               "--set labels.on_invalid=abort",
@@ -258,5 +258,5 @@ TEST(LabelsPipeline, BadParcelInputsGiveClearErrors) {
             0);
   expectError("--set labels.parcels=" + d + "/local.gpkg --set labels.code_field=code --set labels.id_field=",
               {"local.gpkg", "cannot transform"});
-  expectError("--set labels.unknown_code=abort", {"parcels.gpkg", "XYZ_NEU", "not in the legend"});
+  expectError("--set labels.unknown_code=abort", {"parcels.gpkg", "9999", "not in the legend"});
 }

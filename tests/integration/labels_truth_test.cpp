@@ -49,7 +49,7 @@ TEST(LabelsTruth, RasterizationReproducesTheSyntheticTruth) {
             "        register_style: invekos, cloud_cover: 0.2, regions: 2, zones_per_region: 3}\n"
             "inputs: {geotiff: [" + d + "/synth/geotiff], bands: [B04, B08]}\n"
             "composite: {period: month, year: 2022, block_size: 64, chunk: 32}\n"
-            "labels: {parcels: " + d + "/synth/parcels.gpkg, code_field: SNAR_BEZEICHNUNG, id_field: FS_KENNUNG,\n"
+            "labels: {parcels: " + d + "/synth/parcels.gpkg, code_field: SNAR_CODE, id_field: GEO_ID,\n"
             "         legend: " + sourcePath("configs/legends/austria.yaml") + ", erosion_px: 0}\n");
   const std::string cfg = " --config " + d + "/config.yaml";
   for (const char* stage : {"synth", "composite", "labels"}) {

@@ -200,7 +200,12 @@ TEST_F(SynthRegion, ParcelsReprojectOntoTheTile) {
   ASSERT_NE(layer, nullptr);
   EXPECT_EQ(gdal::epsgOf(*layer->GetSpatialRef()), 31287);
   ASSERT_GE(layer->GetLayerDefn()->GetFieldIndex("SNAR_BEZEICHNUNG"), 0);
-  ASSERT_GE(layer->GetLayerDefn()->GetFieldIndex("FS_KENNUNG"), 0);
+  ASSERT_GE(layer->GetLayerDefn()->GetFieldIndex("SNAR_CODE"), 0);
+  ASSERT_GE(layer->GetLayerDefn()->GetFieldIndex("GEO_ID"), 0);
+  // FS_KENNUNG as the real register has it: a Real that plots share.
+  const int fs = layer->GetLayerDefn()->GetFieldIndex("FS_KENNUNG");
+  ASSERT_GE(fs, 0);
+  EXPECT_EQ(layer->GetLayerDefn()->GetFieldDefn(fs)->GetType(), OFTReal);
   auto utm = gdal::srsFromEpsg(32633);
   OGRSpatialReference src(*layer->GetSpatialRef());
   src.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
@@ -220,8 +225,8 @@ TEST_F(SynthRegion, ParcelsReprojectOntoTheTile) {
     EXPECT_GT(env.MaxX, 399960.0);
     EXPECT_LT(env.MinY, 5400000.0);
     EXPECT_GT(env.MaxY, 5400000.0 - 1280.0);
-    const std::string code = f->GetFieldAsString("SNAR_BEZEICHNUNG");
-    codeOf[f->GetFieldAsInteger64("FS_KENNUNG")] = code;
+    const std::string code = f->GetFieldAsString("SNAR_CODE");
+    codeOf[f->GetFieldAsInteger64("GEO_ID")] = code;
     const int cls = legend.classOf(code);
     ignored += cls == Legend::kIgnored;
     unknown += cls == Legend::kUnknown;
@@ -311,7 +316,7 @@ TEST_F(SynthRegion, StatisticsMatchTheConfiguration) {
       ++total;
     }
   const Legend legend = Legend::load(test::sourcePath("configs/legends/austria.yaml"));
-  const int grassland = legend.classOf("KLEEGRAS");
+  const int grassland = legend.classOf("634");  // KLEEGRAS
   int top = -1;
   size_t topCount = 0;
   for (const auto& [c, k] : count)

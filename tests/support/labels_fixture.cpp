@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <stdexcept>
 
@@ -20,6 +21,17 @@ std::uint16_t fixtureReflectance(int tile, int period, int band, int row, int co
 }
 
 namespace {
+
+// INVEKOS SNAR_CODE of a use name (configs/legends/tables/eurocrops_at_2021.csv);
+// 9999 stands for a code the legend does not know.
+std::string snarCode(const std::string& name) {
+  static const std::map<std::string, std::string> codes = {
+      {"WINTERWEICHWEIZEN", "138"}, {"KOERNERMAIS", "105"}, {"SILOMAIS", "109"}, {"WINTERGERSTE", "110"},
+      {"SOJABOHNEN", "308"}, {"MAEHWIESE_WEIDE_ZWEI_NUTZUNGEN", "716"}, {"WINTERRAPS", "301"},
+      {"ZUCKERRUEBEN", "651"}, {"SONNENBLUMEN", "307"}, {"SPEISEKARTOFFELN", "524"}, {"WALD", "863"},
+      {"XYZ_NEU", "9999"}, {"WINTERKUEMMEL", "536"}, {"DINKEL", "145"}, {"HOPFEN", "821"}};
+  return codes.at(name);
+}
 
 std::string rect(double x0, double y0, double x1, double y1) {
   auto s = [](double v) { return std::to_string(v); };
@@ -100,13 +112,21 @@ LabelsFixture makeLabelsFixture(const std::string& dir, MPI_Comm comm, const std
                          "(500453 5298303,500553 5298303,500553 5298403,500453 5298403,500453 5298303))"});
   fx.parcels_.push_back({id++, "KOERNERMAIS", rect(x0 + 1800 + 3, yEnd + 60, x0 + 2300 - 3, yEnd + 180)});
 
+  // The register carries SNAR_CODE and its name, as the INVEKOS download does;
+  // the fixture's parcels keep the code the legend is keyed on.
+  std::vector<std::string> names;
+  for (auto& p : fx.parcels_) {
+    names.push_back(p.code);
+    p.code = snarCode(p.code);
+  }
   if (rank == 0) {
     std::filesystem::create_directories(dir);
     std::vector<std::string> wkts;
     std::vector<std::vector<std::pair<std::string, std::string>>> fields;
-    for (const auto& p : fx.parcels_) {
+    for (size_t i = 0; i < fx.parcels_.size(); ++i) {
+      const auto& p = fx.parcels_[i];
       wkts.push_back(p.wktUtm);
-      fields.push_back({{"SNAR_BEZEICHNUNG", p.code}, {"FS_KENNUNG", std::to_string(p.id)}});
+      fields.push_back({{"SNAR_CODE", p.code}, {"SNAR_BEZEICHNUNG", names[i]}, {"FS_KENNUNG", std::to_string(p.id)}});
     }
     writeLayer(fx.parcels, 31287, wkts, fields, true);
     // Zones: two regions (west, east) of four vertical strips each.
@@ -121,7 +141,7 @@ LabelsFixture makeLabelsFixture(const std::string& dir, MPI_Comm comm, const std
     std::ofstream cfg(fx.config);
     cfg << "run:\n  name: fixture\n  output: " << dir << "\n  seed: 42\n"
         << "composite:\n  block_size: 64\n  chunk: 32\n"
-        << "labels:\n  parcels: " << fx.parcels << "\n  code_field: SNAR_BEZEICHNUNG\n  id_field: FS_KENNUNG\n"
+        << "labels:\n  parcels: " << fx.parcels << "\n  code_field: SNAR_CODE\n  id_field: FS_KENNUNG\n"
         << "  legend: " << CROPMAP_SOURCE_DIR << "/configs/legends/austria.yaml\n  erosion_px: 1\n"
         << "split:\n  mode: region_holdout\n  zones: " << fx.zones << "\n  holdout: 1\n  val_fraction: 0.34\n"
         << "  folds: 2\n  buffer_m: 30\n"

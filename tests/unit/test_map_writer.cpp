@@ -244,3 +244,19 @@ TEST(MapWriter, PartRoundTripAndQuicklook) {
   EXPECT_EQ(pixels[22 * 35 + 20], 255);  // row 44, column 41: inside the no-data block
   EXPECT_EQ(pixels.back(), classAt(44, 69));
 }
+
+// An early-classification model adds the stop band: its COG map keeps the
+// class band's colour table and names too (every format x band count).
+TEST(MapWriter, EveryMapHasItsColourTableAndClassNames) {
+  for (const char* format : {"cog", "gtiff"})
+    for (bool stop : {false, true}) {
+      const std::string dir = test::scratchDir(std::string("map_writer_palette_") + format + (stop ? "_stop" : ""));
+      const TileGrid g = testGrid();
+      const MapStyle style = testStyle(stop, format);
+      const auto parts = writeParts(dir + "/parts", g, 32, style.bands());
+      const std::string map = dir + "/maps/33UVP.tif";
+      assembleTile(g, parts, style, map);
+      SCOPED_TRACE(std::string(format) + (stop ? " with stop band" : ""));
+      expectMap(map, g, style);
+    }
+}

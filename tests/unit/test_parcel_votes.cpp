@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 #include <ogrsf_frmts.h>
 
+#include <array>
 #include <filesystem>
+#include <map>
 
 #include "pipeline/gdal_io.hpp"
+#include "stages/labels/coverage.hpp"
 #include "stages/predict/parcel_votes.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -118,7 +121,7 @@ TEST(ParcelVotes, GeoPackageKeepsGeometryAndRegisterAttributes) {
   labels.parcels = reg;
   labels.id_field = "FS_KENNUNG";
   const std::string out = dir + "/parcels.gpkg";
-  const auto written = writeParcelFile(labels, v.summarise(), {"c0", "c1", "c2", "c3", "c4"}, out);
+  const auto written = writeParcelFile(labels, v.summarise(), {"c0", "c1", "c2", "c3", "c4"}, out).written;
   EXPECT_EQ(written, 2);  // parcel 44 has no pixels; parcel 3 is not in the register
 
   auto ds = gdal::openVector(out);
@@ -138,4 +141,92 @@ TEST(ParcelVotes, GeoPackageKeepsGeometryAndRegisterAttributes) {
   ASSERT_NE(f7->GetGeometryRef(), nullptr);
   EXPECT_NEAR(f7->GetGeometryRef()->toPolygon()->get_Area(), 1250.0, 1e-6);
   EXPECT_EQ(byId["9"]->GetFieldAsInteger("pred_class"), 0);
+}
+
+// With the written maps, the parcel file holds every parcel on the mapped
+// tiles: one without votes (eroded away, smaller than a pixel) takes the class
+// of the map pixels it touches; one over no data is null with its reason; one
+// off the tiles is left out.
+TEST(ParcelFile, EveryParcelOnTheMapAppears) {
+  GDALAllRegister();
+  const std::string dir = test::scratchDir("parcel_file_all");
+  TileGrid grid = tileGridOf("33UVP");  // its CRS; a 20 x 20 corner
+  grid.geotransform = {500000, 10, 0, 5300000, 0, -10};
+  grid.width = grid.height = 20;
+  // Map: class 1 west of column 10, class 2 east; rows 15.. no data; confidence 204.
+  const std::string map = dir + "/33UVP.tif";
+  {
+    GDALDatasetUniquePtr ds(GetGDALDriverManager()->GetDriverByName("GTiff")->Create(map.c_str(), 20, 20, 2, GDT_Byte, nullptr));
+    ASSERT_TRUE(ds);
+    double gt[6] = {500000, 10, 0, 5300000, 0, -10};
+    ds->SetGeoTransform(gt);
+    ds->SetProjection(grid.crsWkt.c_str());
+    std::vector<std::uint8_t> cls(400), conf(400, 204);
+    for (int r = 0; r < 20; ++r)
+      for (int c = 0; c < 20; ++c) cls[static_cast<size_t>(r * 20 + c)] = r >= 15 ? 255 : c < 10 ? 1 : 2;
+    ASSERT_EQ(ds->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, 20, 20, cls.data(), 20, 20, GDT_Byte, 0, 0, nullptr), CE_None);
+    ASSERT_EQ(ds->GetRasterBand(2)->RasterIO(GF_Write, 0, 0, 20, 20, conf.data(), 20, 20, GDT_Byte, 0, 0, nullptr), CE_None);
+  }
+  const std::string reg = dir + "/register.gpkg";
+  {
+    auto ds = gdal::createVector("GPKG", reg);
+    OGRLayer* l = gdal::createLayer(ds.get(), "plots", *gdal::srsFromEpsg(32633), wkbPolygon, {}, reg);
+    gdal::addField(l, "GEO_ID", OFTInteger64, reg);
+    // x0, y0 (upper left), width, height in metres
+    const std::vector<std::array<double, 5>> plots = {
+        {7, 500000, 5300000, 90, 90},         // voted for
+        {9, 500122, 5299978, 3, 3},            // inside one pixel (row 2, col 12): smaller than a pixel
+        {11, 500020, 5299835, 50, 20},         // over no data only
+        {13, 600000, 5300000, 50, 50},         // off the tile
+        {15, 500088, 5299948, 14, 4}};         // straddles columns 8 and 10 of rows 5: 2 west, 1 east pixel
+    for (const auto& p : plots) {
+      OGRFeature f(l->GetLayerDefn());
+      f.SetField("GEO_ID", static_cast<GIntBig>(p[0]));
+      OGRLinearRing ring;
+      ring.addPoint(p[1], p[2]);
+      ring.addPoint(p[1] + p[3], p[2]);
+      ring.addPoint(p[1] + p[3], p[2] - p[4]);
+      ring.addPoint(p[1], p[2] - p[4]);
+      ring.addPoint(p[1], p[2]);
+      OGRPolygon poly;
+      poly.addRing(&ring);
+      f.SetGeometry(&poly);
+      ASSERT_EQ(l->CreateFeature(&f), OGRERR_NONE);
+    }
+    gdal::close(ds, reg);
+  }
+  LabelsSection labels;
+  labels.parcels = reg;
+  labels.id_field = "GEO_ID";
+  ParcelSummary voted;
+  voted.parcel = 7;
+  voted.cls = 0;
+  voted.pixels = 81;
+  voted.share = 1.0;
+  voted.meanConfidence = 0.5;
+  const std::string out = dir + "/parcels.gpkg";
+  const auto counts = writeParcelFile(labels, {voted}, {"c0", "c1", "c2"}, out, {MappedTile{grid, map}});
+  EXPECT_EQ(counts.written, 4);
+  EXPECT_EQ(counts.voted, 1);
+  EXPECT_EQ(counts.touched, 2);
+  EXPECT_EQ(counts.none, 1);
+
+  auto ds = gdal::openVector(out);
+  std::map<std::int64_t, OGRFeatureUniquePtr> byId;
+  OGRLayer* l = ds->GetLayer(0);
+  for (OGRFeatureUniquePtr f(l->GetNextFeature()); f; f.reset(l->GetNextFeature()))
+    byId[f->GetFieldAsInteger64("GEO_ID")] = std::move(f);
+  ASSERT_EQ(byId.size(), 4u);
+  EXPECT_EQ(byId.count(13), 0u);
+  EXPECT_EQ(byId[7]->GetFieldAsInteger("pred_class"), 0);  // its own votes, not the map under it
+  EXPECT_STREQ(byId[7]->GetFieldAsString("pred_source"), "pixels");
+  EXPECT_EQ(byId[9]->GetFieldAsInteger("pred_class"), 2);
+  EXPECT_EQ(byId[9]->GetFieldAsInteger64("pred_pixels"), 1);
+  EXPECT_STREQ(byId[9]->GetFieldAsString("pred_source"), "touched");
+  EXPECT_NEAR(byId[9]->GetFieldAsDouble("pred_conf"), 0.8, 1e-9);
+  EXPECT_EQ(byId[15]->GetFieldAsInteger("pred_class"), 1);
+  EXPECT_EQ(byId[15]->GetFieldAsInteger64("pred_pixels"), 3);
+  EXPECT_NEAR(byId[15]->GetFieldAsDouble("pred_share"), 2.0 / 3.0, 1e-9);
+  EXPECT_TRUE(byId[11]->IsFieldNull(byId[11]->GetFieldIndex("pred_class")));
+  EXPECT_STREQ(byId[11]->GetFieldAsString("pred_source"), "no mapped pixel");
 }
