@@ -1,5 +1,5 @@
 // Per-scene arithmetic before compositing and index bands after it: the SCL
-// keep mask, digital numbers to scaled reflectance, nearest-neighbour
+// keep mask, digital numbers to scaled reflectance, nearest or bilinear
 // resampling of coarser bands onto the 10 m grid, and normalised differences.
 //
 // Reflectance is stored as uint16 reflectance x 10000 (scale 1e-4) clamped to
@@ -44,22 +44,81 @@ struct SclSummary {
 };
 SclSummary summariseScl(const std::uint8_t* scl, std::size_t n, const SclKeep& lut);
 
-// Nearest-neighbour resampling of a source window onto a finer target window.
-// The target pixel (row, col) of a window starting at (row0, col0) in target
-// grid coordinates samples source pixel floor((row0 + row + 0.5) * ratio) -
-// srcRow0, with ratio = source pixel count / target pixel count (0.5 for
-// 20 m -> 10 m). The source window must cover the samples.
+// Resampling of a coarser band (20 m, 60 m) onto a finer target window of a
+// grid it nests in (same origin, pixel size 1 / ratio times the target's).
+// Target pixel (row, col) of a window starting at (row0, col0) in target grid
+// coordinates has its centre at source coordinate (row0 + row + 0.5) * ratio.
+// nearest: the source pixel holding that centre. bilinear: the four source
+// pixels around it weighted by distance, leaving out value 0 (Sentinel-2 no
+// data; all four 0 gives 0), rounded. Both clamp to the source window, so the
+// edge of a clipped product whose coarse extent stops short of the fine one
+// repeats the last coarse pixel. The window must hold every source pixel a
+// target pixel uses (sourceSpan() says which).
+enum class Resampling { nearest, bilinear };
+
 template <class T>
-void upsampleNearest(const T* src, int srcCols, int srcRow0, int srcCol0, double ratio, int row0, int col0, int rows,
-                     int cols, T* dst) {
-  std::vector<int> colIndex(static_cast<std::size_t>(cols));
-  for (int c = 0; c < cols; ++c)
-    colIndex[static_cast<std::size_t>(c)] = static_cast<int>(std::floor((col0 + c + 0.5) * ratio)) - srcCol0;
+struct SourceWindow {
+  const T* data;
+  int row0, col0;  // of the window in the source raster
+  int rows, cols;
+};
+
+// First and last source row (or column) that target rows [first, first + count)
+// use, before clamping to the source raster.
+inline std::array<int, 2> sourceSpan(int first, int count, double ratio, Resampling how) {
+  if (how == Resampling::nearest)
+    return {static_cast<int>(std::floor((first + 0.5) * ratio)),
+            static_cast<int>(std::floor((first + count - 0.5) * ratio))};
+  return {static_cast<int>(std::floor((first + 0.5) * ratio - 0.5)),
+          static_cast<int>(std::floor((first + count - 0.5) * ratio - 0.5)) + 1};
+}
+
+template <class T>
+void upsample(const SourceWindow<T>& src, double ratio, int row0, int col0, int rows, int cols, Resampling how,
+              T* dst) {
+  const auto clampTo = [](int v, int n) { return v < 0 ? 0 : v >= n ? n - 1 : v; };
+  const auto at = [&](int r, int c) {
+    return src.data[static_cast<std::size_t>(r) * static_cast<std::size_t>(src.cols) + static_cast<std::size_t>(c)];
+  };
+  if (how == Resampling::nearest) {
+    std::vector<int> colIndex(static_cast<std::size_t>(cols));
+    for (int c = 0; c < cols; ++c)
+      colIndex[static_cast<std::size_t>(c)] =
+          clampTo(static_cast<int>(std::floor((col0 + c + 0.5) * ratio)) - src.col0, src.cols);
+    for (int r = 0; r < rows; ++r) {
+      const int sr = clampTo(static_cast<int>(std::floor((row0 + r + 0.5) * ratio)) - src.row0, src.rows);
+      T* drow = dst + static_cast<std::size_t>(r) * static_cast<std::size_t>(cols);
+      for (int c = 0; c < cols; ++c) drow[c] = at(sr, colIndex[static_cast<std::size_t>(c)]);
+    }
+    return;
+  }
+  struct Tap {
+    int a, b;
+    double wb;  // weight of b; a gets 1 - wb
+  };
+  const auto tap = [&](int target, int origin, int n) {
+    const double s = (target + 0.5) * ratio - 0.5;
+    const double f = std::floor(s);
+    const int a = static_cast<int>(f) - origin;
+    return Tap{clampTo(a, n), clampTo(a + 1, n), s - f};
+  };
+  std::vector<Tap> colTaps(static_cast<std::size_t>(cols));
+  for (int c = 0; c < cols; ++c) colTaps[static_cast<std::size_t>(c)] = tap(col0 + c, src.col0, src.cols);
   for (int r = 0; r < rows; ++r) {
-    const int sr = static_cast<int>(std::floor((row0 + r + 0.5) * ratio)) - srcRow0;
-    const T* srow = src + static_cast<std::size_t>(sr) * static_cast<std::size_t>(srcCols);
+    const Tap tr = tap(row0 + r, src.row0, src.rows);
     T* drow = dst + static_cast<std::size_t>(r) * static_cast<std::size_t>(cols);
-    for (int c = 0; c < cols; ++c) drow[c] = srow[colIndex[static_cast<std::size_t>(c)]];
+    for (int c = 0; c < cols; ++c) {
+      const Tap& tc = colTaps[static_cast<std::size_t>(c)];
+      const T v[4] = {at(tr.a, tc.a), at(tr.a, tc.b), at(tr.b, tc.a), at(tr.b, tc.b)};
+      const double w[4] = {(1 - tr.wb) * (1 - tc.wb), (1 - tr.wb) * tc.wb, tr.wb * (1 - tc.wb), tr.wb * tc.wb};
+      double sum = 0, weight = 0;
+      for (int k = 0; k < 4; ++k)
+        if (v[k] != 0) {
+          sum += w[k] * static_cast<double>(v[k]);
+          weight += w[k];
+        }
+      drow[c] = weight > 0 ? static_cast<T>(std::lround(sum / weight)) : T{0};
+    }
   }
 }
 

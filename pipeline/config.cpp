@@ -473,7 +473,7 @@ void Config::validate() const {
 void Config::applySynthDefaults() {
   if (!synth.enabled) return;
   const std::string root = run.output + "/" + synth.output;
-  if (inputs.safe.empty() && inputs.geotiff.empty() && inputs.csv.empty()) {
+  if (inputs.safe.empty() && inputs.geotiff.empty() && inputs.csv.empty() && inputs.stac.empty()) {
     if (synth.layout == "geotiff") inputs.geotiff = {root + "/geotiff"};
     else inputs.safe = {root + "/safe"};
   }

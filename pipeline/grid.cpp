@@ -1,6 +1,7 @@
 #include "grid.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace cropmap {
 
@@ -47,6 +48,19 @@ double decodeAmplification(int extent, int block, int fileTile) {
   }
   const int tiles = (extent + fileTile - 1) / fileTile;
   return static_cast<double>(pairs) / tiles;
+}
+
+BlockAdvice adviseBlockSize(int width, int height, int fileTileX, int fileTileY, int chunk, int minBlock,
+                            int maxBlock, int current) {
+  BlockAdvice best;
+  if (chunk <= 0) return best;
+  for (int b = ((minBlock + chunk - 1) / chunk) * chunk; b <= maxBlock; b += chunk) {
+    const double amp = decodeAmplification(width, b, fileTileX) * decodeAmplification(height, b, fileTileY);
+    const bool better = best.block == 0 || amp < best.amplification - 1e-9 ||
+                        (amp < best.amplification + 1e-9 && std::abs(b - current) < std::abs(best.block - current));
+    if (better) best = {b, amp};
+  }
+  return best;
 }
 
 }  // namespace cropmap

@@ -77,4 +77,15 @@ std::string describeUnit(const WorkUnit& u, const std::string& tileName, int edg
 // the two axes' factors.
 double decodeAmplification(int extent, int block, int fileTile);
 
+// Block-size advice: among the block sizes a configuration accepts (multiples
+// of `chunk` in [minBlock, maxBlock]), the one that decodes every file tile
+// (fileTileX x fileTileY pixels on a width x height extent) the fewest times,
+// the closest to `current` among equals (the smaller on a tie).
+struct BlockAdvice {
+  int block = 0;             // 0: no accepted block size
+  double amplification = 1;  // decodes per file tile with it
+};
+BlockAdvice adviseBlockSize(int width, int height, int fileTileX, int fileTileY, int chunk, int minBlock,
+                            int maxBlock, int current);
+
 }  // namespace cropmap

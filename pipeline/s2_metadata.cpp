@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <regex>
 #include <stdexcept>
 
 namespace cropmap {
@@ -94,6 +95,18 @@ const S2BandFile* S2ProductMetadata::find(const std::string& band, int resolutio
   return best;
 }
 
+std::string baselineFromName(const std::string& name) {
+  // _N0400_ / _N0400.SAFE (compact product names) or _N02.04 (old-format granule names).
+  static const std::regex re(R"(_N(\d{2})\.?(\d{2})(?=[_./]|$))");
+  std::smatch m;
+  std::string found;
+  for (auto it = name.cbegin(); std::regex_search(it, name.cend(), m, re); it = m[0].second)
+    found = m[1].str() + "." + m[2].str();  // the last one: the file's own granule over a directory above it
+  return found;
+}
+
+double offsetOfBaseline(const std::string& baseline) { return baseline >= "04.00" ? -1000.0 : 0.0; }
+
 S2ProductMetadata parseS2Metadata(const std::string& mtdFile) {
   namespace fs = std::filesystem;
   XmlTree tree;
@@ -114,9 +127,10 @@ S2ProductMetadata parseS2Metadata(const std::string& mtdFile) {
   md.baseline = firstText(root, {"PROCESSING_BASELINE"});
   const std::string orbit = firstText(root, {"SENSING_ORBIT_NUMBER"});
   md.relativeOrbit = orbit.empty() ? 0 : std::atoi(orbit.c_str());
-  if (md.productUri.empty() || md.baseline.empty())
-    throw std::runtime_error(mtdFile + ": not a Sentinel-2 L2A product metadata file (PRODUCT_URI or "
-                             "PROCESSING_BASELINE missing)");
+  if (md.baseline.empty()) md.baseline = baselineFromName(md.productUri);
+  if (md.baseline.empty()) md.baseline = baselineFromName(md.productDir);
+  if (md.productUri.empty())
+    throw std::runtime_error(mtdFile + ": not a Sentinel-2 L2A product metadata file (PRODUCT_URI missing)");
   if (md.sensingTime.size() >= 10 && std::isdigit(static_cast<unsigned char>(md.sensingTime[0])) &&
       md.sensingTime[4] == '-' && md.sensingTime[7] == '-') {
     md.date = md.sensingTime.substr(0, 4) + md.sensingTime.substr(5, 2) + md.sensingTime.substr(8, 2);
@@ -211,11 +225,25 @@ S2ProductMetadata parseS2Metadata(const std::string& mtdFile) {
     });
   }
   if (md.tile.empty() && !md.bands.empty()) {
+    // T33UVP_... (compact names) or ..._TL_SGS__..._A007617_T33UVP_B02_10m (the old format).
+    static const std::regex tileRe(R"((?:^|_)T(\d{2}[A-Z]{3})_)");
+    std::smatch m;
     const std::string stem = fs::path(md.bands.front().path).filename().string();
-    const auto p = stem.find('T');
-    if (p != std::string::npos && p + 6 <= stem.size()) md.tile = stem.substr(p + 1, 5);
+    if (std::regex_search(stem, m, tileRe)) md.tile = m[1];
   }
   if (md.bands.empty()) throw std::runtime_error(mtdFile + ": lists no band files (IMAGE_FILE or IMAGE_ID_2A)");
+  // Old-format products name the baseline in the granule only (..._N02.04/IMG_DATA/...).
+  for (size_t i = 0; md.baseline.empty() && i < md.bands.size(); ++i) md.baseline = baselineFromName(md.bands[i].path);
+  if (md.baseline.empty())
+    throw std::runtime_error(mtdFile + ": no processing baseline (PROCESSING_BASELINE, or N<xxyy> in the product name)");
+  // Metadata without the offset list (stripped or rewritten by an archive) of a
+  // product whose baseline has the offset: the value ESA applies to every band.
+  if (md.addOffset.empty() && offsetOfBaseline(md.baseline) != 0) {
+    static const char* kBands[13] = {"B01", "B02", "B03", "B04", "B05", "B06", "B07",
+                                     "B08", "B8A", "B09", "B10", "B11", "B12"};
+    for (const char* b : kBands) md.addOffset[b] = offsetOfBaseline(md.baseline);
+    md.offsetFromBaseline = true;
+  }
   return md;
 }
 

@@ -3,9 +3,9 @@
 // parseS2Metadata() reads MTD_MSIL2A.xml as ESA ships it and returns what a
 // reader of the imagery needs: tile, sensing time, processing baseline, the
 // quantification value and BOA_ADD_OFFSET (-1000 from baseline 04.00 on,
-// absent before), and the band files with their resolution. It understands
-// both metadata variants in the archive: PSD 14.5+ (Product_Info, Granule,
-// IMAGE_FILE paths without extension) and PSD 14.2 of 2017/2018 products
+// absent before; from the baseline when the list is missing), and the band
+// files with their resolution. It understands both metadata variants in the
+// archive: PSD 14.5+ (Product_Info, Granule, IMAGE_FILE paths without extension) and PSD 14.2 of 2017/2018 products
 // (L2A_Product_Info, Granules, IMAGE_ID_2A file stems, L2A_BOA_QUANTIFICATION_VALUE),
 // and ignores XML namespaces and unknown elements.
 #pragma once
@@ -36,6 +36,7 @@ struct S2ProductMetadata {
   std::string baseline;      // "04.00"
   double quantification = 10000.0;  // BOA_QUANTIFICATION_VALUE
   std::map<std::string, double> addOffset;  // BOA_ADD_OFFSET by band ("B02" -> -1000); empty before 04.00
+  bool offsetFromBaseline = false;  // no BOA_ADD_OFFSET list: the offset of the baseline was applied
   double cloudCover = -1.0;  // Cloud_Coverage_Assessment (%), -1 when absent
   std::vector<S2BandFile> bands;
 
@@ -48,7 +49,15 @@ struct S2ProductMetadata {
   const S2BandFile* find(const std::string& band, int resolution = 0) const;
 };
 
+// The processing baseline in a product, granule or file name ("04.00" from
+// ..._N0400_..., "02.04" from an old-format granule ..._N02.04); "" if none.
+std::string baselineFromName(const std::string& name);
+// The BOA_ADD_OFFSET ESA applies from processing baseline 04.00 on: -1000, 0 before.
+double offsetOfBaseline(const std::string& baseline);
+
 // Throws std::runtime_error naming the file on unreadable or incomplete metadata.
+// The baseline comes from PROCESSING_BASELINE, else from the product name; the
+// offsets from BOA_ADD_OFFSET_VALUES_LIST, else from the baseline.
 S2ProductMetadata parseS2Metadata(const std::string& mtdFile);
 
 }  // namespace cropmap

@@ -9,12 +9,14 @@
 namespace cropmap {
 
 struct CompositeSection {
+  static constexpr int kMinBlockSize = 16, kMaxBlockSize = 10980;
   std::string period = "month";
   int year = 2022;
   int start_month = 1;
   std::vector<std::string> edges;
   std::vector<int> scl_keep{4, 5, 6, 7};
   std::string interpolation = "linear";
+  std::string resampling = "nearest";
   std::vector<std::string> indices;
   int block_size = 1024;
   int chunk = 64;
@@ -35,11 +37,15 @@ struct CompositeSection {
     d.opt("interpolation", interpolation,
           "Filling periods without clear observations: linear between neighbours, or the mean of the two neighbours")
         .oneOf({"linear", "neighbour_mean"});
+    d.opt("resampling", resampling,
+          "Bringing 20 m and 60 m bands onto the 10 m grid: nearest (each 10 m pixel takes the coarse pixel it lies "
+          "in) or bilinear (the four nearest coarse pixel centres, no data left out); the SCL is always nearest")
+        .oneOf({"nearest", "bilinear"});
     d.opt("indices", indices, "Spectral indices appended as extra bands").oneOf({"NDVI", "GNDVI"});
     d.opt("block_size", block_size,
           "Side of a work unit's block in 10 m pixels (bounds memory per rank); a multiple of the inputs' internal "
           "tiles (Sentinel-2 JP2: 1024) decodes each tile once")
-        .range(16, 10980);
+        .range(kMinBlockSize, kMaxBlockSize);
     d.opt("chunk", chunk, "Side of an HDF5 chunk in pixels; must divide block_size").range(8, 2048);
   }
 };

@@ -13,6 +13,7 @@ struct InputsSection {
   std::vector<std::string> safe;
   std::vector<std::string> geotiff;
   std::string geotiff_pattern = "{tile}_{date}_{band}.tif";
+  std::vector<std::string> stac;
   std::string csv;
   std::vector<std::string> bands{"B02", "B03", "B04", "B08"};
   std::string on_bad_scene = "skip";
@@ -22,6 +23,9 @@ struct InputsSection {
     d.opt("geotiff", geotiff, "Directories or globs of per-band GeoTIFF/COG files");
     d.opt("geotiff_pattern", geotiff_pattern,
           "File-name pattern of per-band GeoTIFFs; {tile}, {date} (YYYYMMDD) and {band} are matched");
+    d.opt("stac", stac,
+          "STAC ItemCollection or Item JSON files (or globs) whose assets are the band COGs (keys B02/SCL or "
+          "blue/scl); hrefs are local paths (relative to the file), file:// or GDAL virtual paths (/vsi...)");
     d.opt("csv", csv, "Explicit scene list with the header tile,date,band,path (empty: none)");
     d.opt("bands", bands, "Spectral bands composited, in this order")
         .oneOf({"B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12"});

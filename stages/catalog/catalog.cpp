@@ -16,6 +16,7 @@
 
 #include "kernels/spectral.hpp"
 #include "pipeline/gdal_io.hpp"
+#include "pipeline/json.hpp"
 #include "pipeline/s2_metadata.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/mpi.hpp"
@@ -111,23 +112,58 @@ std::map<std::string, std::pair<int, std::string>> safeBandFiles(const fs::path&
   return best;
 }
 
+// How deep below an inputs.safe directory products are looked for: an archive
+// root over Sentinel-2/L2A/YYYY/MM/DD/*.SAFE needs 5 levels.
+constexpr int kSafeSearchDepth = 8;
+
+// The .SAFE products below `dir`, searched depth-first in name order. Symbolic
+// links to directories are followed, each real directory once, so a link loop
+// ends; a .SAFE directory is never entered. `deeper` is set when directories
+// below the depth bound were left unsearched.
+void findSafeProducts(const fs::path& dir, int depth, std::set<fs::path>& visited, std::vector<fs::path>& out,
+                      bool& deeper) {
+  std::error_code ec;
+  const fs::path real = fs::canonical(dir, ec);
+  if (ec || !visited.insert(real).second) return;
+  std::vector<fs::path> entries;
+  for (fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end; !ec && it != end;
+       it.increment(ec))
+    if (it->is_directory(ec)) entries.push_back(it->path());
+  std::sort(entries.begin(), entries.end());
+  for (const auto& e : entries) {
+    if (isSafeDir(e)) out.push_back(e);
+    else if (depth < kSafeSearchDepth) findSafeProducts(e, depth + 1, visited, out, deeper);
+    else deeper = true;
+  }
+}
+
 void discoverSafe(const InputsSection& in, Discovery& d) {
   std::vector<fs::path> products;
+  struct Search {
+    std::string dir;
+    size_t first, count;  // its products in `products`
+  };
+  std::vector<Search> searched;
   for (const auto& entry : in.safe)
     for (const auto& p : expand(entry, d.problems)) {
       if (isSafeDir(p)) {
         products.emplace_back(p);
       } else if (fs::is_directory(p)) {
         std::vector<fs::path> inside;
-        for (const auto& e : fs::directory_iterator(p))
-          if (isSafeDir(e.path())) inside.push_back(e.path());
-        std::sort(inside.begin(), inside.end());
+        std::set<fs::path> visited;
+        bool deeper = false;
+        findSafeProducts(p, 1, visited, inside, deeper);
+        if (deeper)
+          log::warn("inputs.safe: ", p, ": directories more than ", kSafeSearchDepth,
+                    " levels down were not searched; point inputs.safe at a deeper directory");
         if (inside.empty()) d.problems.push_back({p, "", "", "directory holds no .SAFE product"});
+        searched.push_back({p, products.size(), inside.size()});
         products.insert(products.end(), inside.begin(), inside.end());
       } else {
         d.problems.push_back({p, "", "", "not a .SAFE product directory"});
       }
     }
+  std::vector<std::string> tileOf(products.size());
   for (const auto& safe : products) {
     const fs::path xml = findProductXml(safe);
     if (xml.empty()) {
@@ -149,6 +185,7 @@ void discoverSafe(const InputsSection& in, Discovery& d) {
     s.date = md.isoDate();
     s.baseline = md.baseline;
     s.source = safe.string();
+    s.offsetsKnown = true;
     auto files = safeBandFiles(safe);
     if (s.tile.empty()) {
       static const std::regex tileRe(R"(T(\d{2}[A-Z]{3})_)");
@@ -176,11 +213,21 @@ void discoverSafe(const InputsSection& in, Discovery& d) {
       }
       s.bands[b] = bf;
     }
+    tileOf[static_cast<size_t>(&safe - products.data())] = s.tile;
     if (!missing.empty()) {
       d.problems.push_back({safe.string(), s.tile, s.date, "missing band file(s) " + missing});
       continue;
     }
     d.scenes.push_back(std::move(s));
+  }
+  // What each directory search found, per tile: a wrong archive root shows at once.
+  for (const auto& search : searched) {
+    std::map<std::string, int> perTile;
+    for (size_t i = search.first; i < search.first + search.count; ++i) perTile[tileOf[i].empty() ? "?" : tileOf[i]]++;
+    std::string tiles;
+    for (const auto& [t, n] : perTile) tiles += (tiles.empty() ? "" : ", ") + t + ": " + std::to_string(n);
+    log::info("inputs.safe: ", search.dir, ": ", search.count, " .SAFE product(s)",
+              tiles.empty() ? "" : " (" + tiles + ")");
   }
 }
 
@@ -312,6 +359,136 @@ void discoverCsv(const InputsSection& in, Discovery& d) {
   finishGrouped(grouped, in, d);
 }
 
+// STAC Items (a FeatureCollection of them, or one Item per file) whose assets
+// are the band files: Sentinel-2 L2A COG collections name assets by band
+// (B02, SCL) or by common name (blue, scl); hrefs are local paths, relative to
+// the JSON file, file:// URLs or GDAL virtual paths (/vsicurl/, /vsis3/...).
+const std::map<std::string, std::string>& stacCommonNames() {
+  static const std::map<std::string, std::string> m{
+      {"COASTAL", "B01"},  {"BLUE", "B02"},      {"GREEN", "B03"},     {"RED", "B04"},
+      {"REDEDGE1", "B05"}, {"REDEDGE2", "B06"},  {"REDEDGE3", "B07"},  {"NIR", "B08"},
+      {"NIR08", "B8A"},    {"NIR09", "B09"},     {"SWIR16", "B11"},    {"SWIR22", "B12"}};
+  return m;
+}
+
+// The L2A band an asset holds ("" if none): its key (B02, b02, B02_10m, blue) or its eo:bands name.
+std::string stacAssetBand(const std::string& key, const json::Value& asset) {
+  static const std::regex bandRe(R"((B0[1-9]|B1[0-2]|B8A|SCL)(_\d+M)?)");
+  auto fromName = [&](const std::string& name) -> std::string {
+    const std::string u = upper(name);
+    std::smatch m;
+    if (std::regex_match(u, m, bandRe)) return m[1];
+    auto it = stacCommonNames().find(u);
+    return it == stacCommonNames().end() ? "" : it->second;
+  };
+  std::string band = fromName(key);
+  if (band.empty())
+    if (const json::Value* eo = asset.find("eo:bands"); eo && eo->isArray() && eo->array().size() == 1)
+      band = fromName(eo->array().front().stringOr("name", ""));
+  return band;
+}
+
+std::string stacHref(const std::string& href, const fs::path& base) {
+  if (href.rfind("/vsi", 0) == 0) return href;
+  if (href.rfind("file://", 0) == 0) return href.substr(7);
+  if (href.rfind("http://", 0) == 0 || href.rfind("https://", 0) == 0) return "/vsicurl/" + href;
+  if (href.rfind("s3://", 0) == 0) return "/vsis3/" + href.substr(5);
+  const fs::path p(href);
+  return (p.is_relative() ? base / p : p).lexically_normal().string();
+}
+
+// One Item to a scene, or the reason it cannot be one.
+std::string stacScene(const json::Value& item, const fs::path& base, const InputsSection& in, Scene& s) {
+  const json::Value* props = item.find("properties");
+  if (!props || !props->isObject()) return "no properties";
+  s.id = item.stringOr("id", "");
+  const std::string datetime = props->stringOr("datetime", "");
+  static const std::regex dateRe(R"((\d{4}-\d{2}-\d{2})T.*)");
+  std::smatch m;
+  if (!std::regex_match(datetime, m, dateRe)) return "no properties.datetime (ISO 8601)";
+  s.date = m[1];
+  // Tile: s2:mgrs_tile, grid:code MGRS-33UVP, the mgrs: extension, or the id.
+  s.tile = props->stringOr("s2:mgrs_tile", "");
+  const std::string grid = props->stringOr("grid:code", "");
+  if (s.tile.empty() && grid.rfind("MGRS-", 0) == 0) s.tile = grid.substr(5);
+  if (s.tile.empty() && props->has("mgrs:utm_zone")) {
+    char zone[8];
+    std::snprintf(zone, sizeof zone, "%02d", static_cast<int>(props->numberOr("mgrs:utm_zone", 0)));
+    s.tile = zone + props->stringOr("mgrs:latitude_band", "") + props->stringOr("mgrs:grid_square", "");
+  }
+  static const std::regex tileRe(R"((?:^|_)T?(\d{2}[A-Z]{3})(?:_|$))");
+  if (s.tile.empty() && std::regex_search(s.id, m, tileRe)) s.tile = m[1];
+  if (s.tile.size() != 5) return "no Sentinel-2 tile (s2:mgrs_tile, grid:code or the item id)";
+  s.baseline = props->stringOr("s2:processing_baseline", "");
+  if (s.baseline.empty()) s.baseline = baselineFromName(props->stringOr("s2:product_uri", s.id));
+  if (s.id.empty()) s.id = s.tile + "_" + s.date;
+  const json::Value* assets = item.find("assets");
+  if (!assets || !assets->isObject()) return "no assets";
+  std::vector<std::string> wanted = in.bands;
+  wanted.push_back("SCL");
+  for (const auto& [key, asset] : assets->members()) {
+    const std::string band = stacAssetBand(key, asset);
+    if (band.empty() || std::find(wanted.begin(), wanted.end(), band) == wanted.end() || s.bands.count(band)) continue;
+    const std::string href = asset.stringOr("href", "");
+    if (href.empty()) return "asset '" + key + "' has no href";
+    BandFile bf;
+    bf.path = stacHref(href, base);
+    if (band != "SCL") {
+      // raster:bands scale/offset (reflectance = DN x scale + offset), else the baseline's offset.
+      const json::Value* rb = asset.find("raster:bands");
+      if (rb && rb->isArray() && !rb->array().empty() && rb->array().front().has("scale")) {
+        const double scale = rb->array().front().numberOr("scale", 0);
+        if (!(scale > 0)) return "asset '" + key + "': raster:bands scale is not a positive number";
+        bf.quantification = 1.0 / scale;
+        bf.addOffset = rb->array().front().numberOr("offset", 0) / scale;
+      } else {
+        bf.addOffset = offsetOfBaseline(s.baseline);
+      }
+    }
+    s.bands[band] = bf;
+  }
+  std::string missing;
+  for (const auto& b : wanted)
+    if (!s.bands.count(b)) missing += (missing.empty() ? "" : ", ") + b;
+  if (!missing.empty()) return "missing band asset(s) " + missing;
+  s.offsetsKnown = true;
+  return "";
+}
+
+void discoverStac(const InputsSection& in, Discovery& d) {
+  for (const auto& entry : in.stac)
+    for (const auto& file : expand(entry, d.problems)) {
+      json::Value doc;
+      try {
+        doc = json::parseFile(file);
+      } catch (const std::exception& e) {
+        d.problems.push_back({file, "", "", e.what()});
+        continue;
+      }
+      const std::string type = doc.stringOr("type", "");
+      std::vector<const json::Value*> items;
+      if (type == "FeatureCollection" && doc.has("features") && doc.at("features").isArray())
+        for (const auto& f : doc.at("features").array()) items.push_back(&f);
+      else if (type == "Feature")
+        items.push_back(&doc);
+      else {
+        d.problems.push_back({file, "", "", "not a STAC Item or ItemCollection (type '" + type + "')"});
+        continue;
+      }
+      const fs::path base = fs::path(file).parent_path();
+      for (const json::Value* item : items) {
+        Scene s;
+        const std::string why = stacScene(*item, base, in, s);
+        s.source = file + "#" + s.id;
+        if (!why.empty()) {
+          d.problems.push_back({s.source, s.tile, s.date, why});
+          continue;
+        }
+        d.scenes.push_back(std::move(s));
+      }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Serialisation for broadcasts (tab-separated, one record per line)
 
@@ -335,7 +512,8 @@ std::vector<std::string> splitTabs(const std::string& line) {
 
 std::string encodeScene(const Scene& s) {
   std::string out = s.id + "\t" + s.tile + "\t" + s.date + "\t" + s.baseline + "\t" + s.source + "\t" +
-                    std::to_string(s.period) + "\t" + num(s.clearFraction) + "\t" + std::to_string(s.bands.size());
+                    std::to_string(s.period) + "\t" + num(s.clearFraction) + "\t" + (s.offsetsKnown ? "1" : "0") + "\t" +
+                    std::to_string(s.bands.size());
   for (const auto& [b, f] : s.bands) out += "\t" + b + "\t" + f.path + "\t" + num(f.addOffset) + "\t" + num(f.quantification);
   return out;
 }
@@ -350,9 +528,10 @@ Scene decodeScene(const std::string& line) {
   s.source = f.at(4);
   s.period = std::stoi(f.at(5));
   s.clearFraction = std::stod(f.at(6));
-  const int n = std::stoi(f.at(7));
+  s.offsetsKnown = f.at(7) == "1";
+  const int n = std::stoi(f.at(8));
   for (int i = 0; i < n; ++i) {
-    const size_t k = 8 + static_cast<size_t>(i) * 4;
+    const size_t k = 9 + static_cast<size_t>(i) * 4;
     s.bands[f.at(k)] = BandFile{f.at(k + 1), std::stod(f.at(k + 2)), std::stod(f.at(k + 3))};
   }
   return s;
@@ -434,7 +613,28 @@ std::string oneLine(std::string s) {
   return s;
 }
 
-Checked checkScene(const Scene& s, const std::vector<std::string>& bands, const SclKeep& keep, bool fromSafe) {
+// Why the grid of a band does not nest in the scene's grid `ref` ("" when it
+// does): a nesting grid has the same origin, a pixel size that is an integer
+// multiple of ref's, and covers ref's extent up to one of its own pixels (the
+// 20 m bands of a product clipped to an odd number of 10 m pixels have half
+// the 10 m extent, rounded up or down).
+std::string nestingProblem(const Grid& g, const Grid& ref) {
+  if (g.gt[2] != 0 || g.gt[4] != 0 || ref.gt[2] != 0 || ref.gt[4] != 0) return "rotated grids are not supported";
+  const double kx = g.gt[1] / ref.gt[1], ky = g.gt[5] / ref.gt[5];
+  const int k = static_cast<int>(std::lround(kx));
+  if (k < 1 || std::fabs(kx - k) > 1e-6 || std::fabs(ky - k) > 1e-6)
+    return "its pixel size is not an integer multiple of the scene's";
+  const double tol = std::fabs(ref.gt[1]) * 1e-3;
+  if (std::fabs(g.gt[0] - ref.gt[0]) > tol || std::fabs(g.gt[3] - ref.gt[3]) > tol)
+    return "its origin is shifted";
+  if (std::abs(g.width * k - ref.width) >= k || std::abs(g.height * k - ref.height) >= k)
+    return "its extent differs by more than one of its pixels";
+  return "";
+}
+
+// offsetsKnown: the product's metadata gave the offsets (SAFE, STAC); else they
+// come from each GeoTIFF's metadata items.
+Checked checkScene(const Scene& s, const std::vector<std::string>& bands, const SclKeep& keep, bool offsetsKnown) {
   Checked c;
   std::vector<std::pair<std::string, Grid>> grids;
   auto fail = [&](const std::string& file, const std::string& reason) {
@@ -484,7 +684,7 @@ Checked checkScene(const Scene& s, const std::vector<std::string>& bands, const 
       const SclSummary sum = summariseScl(scl.data(), scl.size(), keep);
       if (sum.data == 0) return fail(path, "SCL is 0 (no data) everywhere: the scene holds no observation");
       c.clearFraction = sum.clearFraction();
-    } else if (!fromSafe) {
+    } else if (!offsetsKnown) {
       const char* off = ds->GetMetadataItem("BOA_ADD_OFFSET");
       const char* q = ds->GetMetadataItem("BOA_QUANTIFICATION_VALUE");
       const char* bl = ds->GetMetadataItem("PROCESSING_BASELINE");
@@ -495,20 +695,18 @@ Checked checkScene(const Scene& s, const std::vector<std::string>& bands, const 
     }
     grids.emplace_back(path, g);
   }
-  // The scene's grid is its finest band; every band must cover the same extent in the same CRS.
-  auto finest = std::max_element(grids.begin(), grids.end() - 1,
-                                 [](const auto& a, const auto& b) { return a.second.width < b.second.width; });
+  // The scene's grid is its finest spectral band; every band must nest in it.
+  auto finest = std::min_element(grids.begin(), grids.end() - 1, [](const auto& a, const auto& b) {
+    return std::fabs(a.second.gt[1]) < std::fabs(b.second.gt[1]);
+  });
   c.grid = finest->second;
   for (const auto& [path, g] : grids) {
     if (!sameCrs(g.wkt, c.grid.wkt))
       return fail(path, "CRS EPSG:" + std::to_string(g.epsg) + " differs from the scene's EPSG:" +
-                            std::to_string(c.grid.epsg));
-    const double ex = g.width * g.gt[1], ey = g.height * g.gt[5];
-    const double rx = c.grid.width * c.grid.gt[1], ry = c.grid.height * c.grid.gt[5];
-    const double tol = std::fabs(c.grid.gt[1]) * 1e-3;
-    if (std::fabs(g.gt[0] - c.grid.gt[0]) > tol || std::fabs(g.gt[3] - c.grid.gt[3]) > tol ||
-        std::fabs(ex - rx) > tol || std::fabs(ey - ry) > tol)
-      return fail(path, "extent differs from the scene's other bands (" + g.describe() + " vs " +
+                            std::to_string(c.grid.epsg) + " (" + g.describe() + " vs " + c.grid.describe() + ")");
+    const std::string why = nestingProblem(g, c.grid);
+    if (!why.empty())
+      return fail(path, "grid does not nest in the scene's finest band: " + why + " (" + g.describe() + " vs " +
                             c.grid.describe() + ")");
   }
   return c;
@@ -531,11 +729,12 @@ Catalog buildCatalog(const Config& config, MPI_Comm comm) {
   std::string listing;
   if (rank == 0) {
     Discovery d;
-    if (in.safe.empty() && in.geotiff.empty() && in.csv.empty())
-      d.problems.push_back({"<config>", "", "", "no inputs: set inputs.safe, inputs.geotiff or inputs.csv"});
+    if (in.safe.empty() && in.geotiff.empty() && in.csv.empty() && in.stac.empty())
+      d.problems.push_back({"<config>", "", "", "no inputs: set inputs.safe, inputs.geotiff, inputs.stac or inputs.csv"});
     discoverSafe(in, d);
     discoverGeotiff(in, d);
     if (!in.csv.empty()) discoverCsv(in, d);
+    discoverStac(in, d);
     std::set<std::string> wantedTiles(in.tiles.begin(), in.tiles.end());
     std::ostringstream os;
     for (auto& s : d.scenes) {
@@ -592,8 +791,7 @@ Catalog buildCatalog(const Config& config, MPI_Comm comm) {
   const SclKeep keep = SclKeep::of(config.composite.scl_keep);
   std::ostringstream mine;
   for (size_t i = static_cast<size_t>(rank); i < scenes.size(); i += static_cast<size_t>(size)) {
-    const bool fromSafe = fs::is_directory(scenes[i].source);
-    mine << encodeChecked(i, checkScene(scenes[i], in.bands, keep, fromSafe)) << "\n";
+    mine << encodeChecked(i, checkScene(scenes[i], in.bands, keep, scenes[i].offsetsKnown)) << "\n";
   }
   std::vector<Checked> checked(scenes.size());
   {

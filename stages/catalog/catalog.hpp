@@ -3,13 +3,15 @@
 //
 // Scenes come from SAFE products (MTD_MSIL2A.xml + JP2 bands, with or without
 // the L2A_ file-name prefix of older baselines), from per-band GeoTIFF/COG
-// files matched by inputs.geotiff_pattern, or from an explicit CSV list
+// files matched by inputs.geotiff_pattern, from STAC Items whose assets are
+// the band files (inputs.stac), or from an explicit CSV list
 // (tile,date,band,path). Rank 0 lists and parses the inputs; every rank then
 // validates a share of the scenes (each band file opened, its grid and CRS
 // read, a corner window decoded, the SCL read at reduced resolution for the
 // clear-sky fraction), and the results are shared so that every rank holds the
 // same catalog. A scene with a missing band or SCL, an unreadable file, a CRS
-// or grid that differs from its tile's, a date outside the period axis, or an
+// or grid that differs from its tile's, a coarse band that does not nest in
+// the 10 m grid, a date outside the period axis, or an
 // SCL that is no-data everywhere is a problem: listed with the file and the
 // reason, then skipped (on_bad_scene: skip) or fatal (abort).
 #pragma once
@@ -40,6 +42,7 @@ struct Scene {
   std::map<std::string, BandFile> bands;  // configured bands and "SCL"
   int period = -1;
   double clearFraction = -1;  // clear / data pixels of the SCL (-1 unknown)
+  bool offsetsKnown = false;  // from the product (SAFE metadata, STAC item), not from each file's metadata
 };
 
 struct CatalogProblem {

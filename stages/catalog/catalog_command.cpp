@@ -11,8 +11,9 @@ Command catalogCommand() {
   c.name = "catalog";
   c.summary = "list the Sentinel-2 scenes of the inputs: tiles, periods, clear-sky fraction, problems";
   c.description =
-      "Reads inputs.safe / inputs.geotiff / inputs.csv, checks every scene (bands and SCL present, files\n"
-      "readable, one CRS and grid per tile, date inside the period axis of the composite section) and\n"
+      "Reads inputs.safe / inputs.geotiff / inputs.stac / inputs.csv, checks every scene (bands and SCL\n"
+      "present, files readable, one CRS and grid per tile, coarser bands nesting in the 10 m grid, date\n"
+      "inside the period axis of the composite section) and\n"
       "prints, per tile, the scenes of each period with their clear-sky fraction from the SCL, then the\n"
       "problems found. Validation is shared among the MPI ranks.";
   c.locksOutput = false;  // reads the inputs only

@@ -68,24 +68,26 @@ class DatasetCache {
 };
 
 // Reads the window `w` of the tile grid from a band whose raster may be
-// coarser (20 m, 60 m): nearest neighbour onto the grid.
+// coarser (20 m, 60 m) but nests in the grid (the catalog checked that):
+// resampled onto the grid by `how`.
 template <class T>
-void readOnGrid(GDALDataset* ds, const TileGrid& grid, const Window& w, T* dst, std::vector<T>& tmp,
+void readOnGrid(GDALDataset* ds, const TileGrid& grid, const Window& w, Resampling how, T* dst, std::vector<T>& tmp,
                 const std::string& path) {
   GDALRasterBand* band = ds->GetRasterBand(1);
   const int W = ds->GetRasterXSize(), H = ds->GetRasterYSize();
-  if (W == grid.width && H == grid.height) {
+  const gdal::GeoTransform gt = gdal::geoTransformOf(ds, path);
+  const double ratio = grid.geotransform[1] / gt[1];  // 0.5 for a 20 m band on the 10 m grid
+  if (ratio == 1.0) {
     gdal::readWindow(band, w.col0, w.row0, w.cols, w.rows, dst, w.cols, w.rows, path);
     return;
   }
-  const double ratio = static_cast<double>(W) / grid.width;
-  auto first = [&](int start) { return static_cast<int>(std::floor((start + 0.5) * ratio)); };
-  const int r0 = first(w.row0), r1 = std::min(H - 1, first(w.row0 + w.rows - 1));
-  const int c0 = first(w.col0), c1 = std::min(W - 1, first(w.col0 + w.cols - 1));
+  const auto clampTo = [](int v, int n) { return std::clamp(v, 0, n - 1); };
+  const auto rs = sourceSpan(w.row0, w.rows, ratio, how), cs = sourceSpan(w.col0, w.cols, ratio, how);
+  const int r0 = clampTo(rs[0], H), r1 = clampTo(rs[1], H), c0 = clampTo(cs[0], W), c1 = clampTo(cs[1], W);
   const int rows = r1 - r0 + 1, cols = c1 - c0 + 1;
   tmp.resize(static_cast<size_t>(rows) * static_cast<size_t>(cols));
   gdal::readWindow(band, c0, r0, cols, rows, tmp.data(), cols, rows, path);
-  upsampleNearest(tmp.data(), cols, r0, c0, ratio, w.row0, w.col0, w.rows, w.cols, dst);
+  upsample(SourceWindow<T>{tmp.data(), r0, c0, rows, cols}, ratio, w.row0, w.col0, w.rows, w.cols, how, dst);
 }
 
 // The settings that must not change between a run and its resumption.
@@ -97,7 +99,7 @@ std::string compositeSettings(const Config& c, const Catalog& cat) {
   for (const auto& b : c.composite.indices) os << " " << b;
   os << "; scl_keep:";
   for (int k : c.composite.scl_keep) os << " " << k;
-  os << "; interpolation: " << c.composite.interpolation << "; block_size: " << c.composite.block_size
+  os << "; interpolation: " << c.composite.interpolation << "; resampling: " << c.composite.resampling << "; block_size: " << c.composite.block_size
      << "; chunk: " << c.composite.chunk << "; periods: " << cat.axis.starts.front() << ".." << cat.axis.ends.back()
      << " (" << cat.axis.size() << ")";
   // The scenes themselves: a resume over a changed archive would make a patchwork cube.
@@ -117,6 +119,7 @@ struct Engine {
   Cube& cube;
   SclKeep keep;
   GapMode gapMode;
+  Resampling resampling;  // of 20 m and 60 m bands; the SCL is a class map, always nearest
   int bands, outBands, periods;
   std::vector<std::pair<int, int>> indexPairs;  // (a, b) band rows of (a - b) / (a + b)
   DatasetCache cache{256};
@@ -131,6 +134,7 @@ struct Engine {
   Engine(const Config& c, const Catalog& k, Cube& cb) : config(c), cat(k), cube(cb) {
     keep = SclKeep::of(c.composite.scl_keep);
     gapMode = c.composite.interpolation == "linear" ? GapMode::linear : GapMode::neighbourMean;
+    resampling = c.composite.resampling == "bilinear" ? Resampling::bilinear : Resampling::nearest;
     bands = static_cast<int>(k.bands.size());
     periods = k.axis.size();
     auto bandRow = [&](const char* name) {
@@ -149,7 +153,7 @@ struct Engine {
     scl.resize(N);
     auto t0 = Clock::now();
     const std::string& sclPath = s.bands.at("SCL").path;
-    readOnGrid<std::uint8_t>(cache.get(sclPath), t.grid, w, scl.data(), tmp8, sclPath);
+    readOnGrid<std::uint8_t>(cache.get(sclPath), t.grid, w, Resampling::nearest, scl.data(), tmp8, sclPath);
     stats.read += since(t0);
     t0 = Clock::now();
     std::uint8_t* k = keepMask.data() + static_cast<size_t>(slot) * N;
@@ -159,7 +163,7 @@ struct Engine {
       const BandFile& f = s.bands.at(cat.bands[static_cast<size_t>(b)]);
       std::uint16_t* dst = obs.data() + (static_cast<size_t>(slot) * bands + b) * N;
       t0 = Clock::now();
-      readOnGrid<std::uint16_t>(cache.get(f.path), t.grid, w, dst, tmp16, f.path);
+      readOnGrid<std::uint16_t>(cache.get(f.path), t.grid, w, resampling, dst, tmp16, f.path);
       stats.read += since(t0);
       t0 = Clock::now();
       maskNoData(dst, N, k);
@@ -230,23 +234,22 @@ void warnIfBlocksCutFileTiles(const Catalog& cat, const CompositeSection& c) {
   for (const auto& t : cat.tiles) {
     if (t.scenes.empty()) continue;
     double worst = 1.0;
-    int footprint = 0;
+    int fileX = 0, fileY = 0;
     std::string example;
     for (const auto& [band, f] : t.scenes.front().bands) {
       try {
         gdal::Dataset ds = gdal::openRaster(f.path);
         int bx = 0, by = 0;
         ds->GetRasterBand(1)->GetBlockSize(&bx, &by);
-        const int w = ds->GetRasterXSize(), h = ds->GetRasterYSize();
-        if (w <= 0 || h <= 0) continue;
         // The file's tile on the cube's 10 m grid (a 20 m band's tile covers twice the pixels).
-        const int fx = static_cast<int>(std::lround(static_cast<double>(bx) * t.grid.width / w));
-        const int fy = static_cast<int>(std::lround(static_cast<double>(by) * t.grid.height / h));
+        const double k = gdal::geoTransformOf(ds.get(), f.path)[1] / t.grid.geotransform[1];
+        const int fx = static_cast<int>(std::lround(bx * k)), fy = static_cast<int>(std::lround(by * k));
         const double amp = decodeAmplification(t.grid.width, c.block_size, fx) *
                            decodeAmplification(t.grid.height, c.block_size, fy);
         if (amp > worst) {
           worst = amp;
-          footprint = std::min(std::max(fx, fy), std::max(t.grid.width, t.grid.height));
+          fileX = fx;
+          fileY = fy;
           example = f.path;
         }
       } catch (const std::exception&) {
@@ -254,15 +257,47 @@ void warnIfBlocksCutFileTiles(const Catalog& cat, const CompositeSection& c) {
       }
     }
     if (worst >= 1.5) {
-      int suggest = footprint;
-      while (suggest % c.chunk != 0) suggest += footprint;
-      log::warn("composite: composite.block_size ", c.block_size, " cuts the inputs' internal tiles of ", footprint,
-                " px on the tile grid (e.g. ", example, "), so each is decoded about ",
-                static_cast<int>(std::lround(worst * 10)) / 10.0, " times; composite.block_size ", suggest,
-                " (a multiple of them and of composite.chunk) decodes each once");
+      const auto round1 = [](double v) { return static_cast<int>(std::lround(v * 10)) / 10.0; };
+      const BlockAdvice advice =
+          adviseBlockSize(t.grid.width, t.grid.height, fileX, fileY, c.chunk, CompositeSection::kMinBlockSize,
+                          CompositeSection::kMaxBlockSize, c.block_size);
+      std::ostringstream what;
+      what << "composite: composite.block_size " << c.block_size << " cuts the inputs' internal tiles of " << fileX
+           << "x" << fileY << " px on the tile grid (e.g. " << example << "), so each is decoded about "
+           << round1(worst) << " times; ";
+      if (advice.block != 0 && advice.amplification < 1 + 1e-9)
+        what << "composite.block_size " << advice.block << " (a multiple of composite.chunk " << c.chunk
+             << ") decodes each once";
+      else if (advice.block != 0 && advice.amplification < worst - 1e-9)
+        what << "no block size composite.chunk " << c.chunk << " allows decodes each once; composite.block_size "
+             << advice.block << " decodes each about " << round1(advice.amplification) << " times";
+      else
+        what << "no block size composite.chunk " << c.chunk << " allows does better";
+      log::warn(what.str());
     }
     return;  // one tile tells: a product line is tiled alike
   }
+}
+
+// Which scenes made a tile and how their digital numbers became reflectance,
+// as attributes of the tile's group: scene_ids, scene_dates, scene_baselines
+// (one per scene, by date), scene_boa_add_offset ([scenes x bands] row-major,
+// bands in the cube's order) and scene_quantification.
+void recordScenes(h5::Group group, const TileCatalog& t, const std::vector<std::string>& bands) {
+  std::vector<std::string> ids, dates, baselines;
+  std::vector<double> offsets, quantification;
+  for (const auto& s : t.scenes) {
+    ids.push_back(s.id);
+    dates.push_back(s.date);
+    baselines.push_back(s.baseline);
+    quantification.push_back(s.bands.at(bands.front()).quantification);
+    for (const auto& b : bands) offsets.push_back(s.bands.at(b).addOffset);
+  }
+  group.setAttr("scene_ids", ids);
+  group.setAttr("scene_dates", dates);
+  group.setAttr("scene_baselines", baselines);
+  group.setAttr("scene_boa_add_offset", offsets);
+  group.setAttr("scene_quantification", quantification);
 }
 
 bool sameLayout(const CubeLayout& a, const CubeLayout& b) {
@@ -331,6 +366,7 @@ class CompositeStage : public BlockStage {
     } else {
       cube_ = Cube::create(path_, comm.raw(), layout, grids);
       cube_.root().setAttr("composite_settings", settings);
+      for (const auto& t : cat_.tiles) recordScenes(cube_.tileGroup(t.grid.name), t, cat_.bands);
       cube_.createLedger("composite", plan.units);  // flushes: from here on, block writes are raw data only
     }
     engine_ = std::make_unique<Engine>(config_, cat_, cube_);

@@ -2,8 +2,8 @@
 //
 // A block stage (scheduler/block_stage.hpp): every rank takes work units
 // (tile x block) from the scheduler and streams them period by period: read
-// the block window of each scene of the period (SCL and coarser bands brought
-// to the 10 m grid by nearest neighbour),
+// the block window of each scene of the period (the SCL brought to the 10 m
+// grid by nearest neighbour, 20 m and 60 m bands by composite.resampling),
 // convert digital numbers to reflectance with the product's offset and
 // quantification, mask by SCL class, take the per-pixel median of the kept
 // observations with their count, then fill periods without observation,

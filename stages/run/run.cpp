@@ -80,6 +80,7 @@ const std::vector<RunStage>& runStages() {
          const InputsSection in = effectiveInputs(c);
          std::vector<std::string> reads = in.safe;
          reads.insert(reads.end(), in.geotiff.begin(), in.geotiff.end());
+         reads.insert(reads.end(), in.stac.begin(), in.stac.end());
          if (!in.csv.empty()) reads.push_back(in.csv);
          return reads;
        }},

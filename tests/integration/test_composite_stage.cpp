@@ -11,6 +11,7 @@
 
 #include "kernels/gap_fill.hpp"
 #include "kernels/spectral.hpp"
+#include "pipeline/gdal_io.hpp"
 #include "stages/bench/synthetic_scenes.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -19,26 +20,31 @@ using namespace cropmap;
 
 namespace {
 
+// A dataset ("/tiles/T/valid") or an attribute ("/tiles/T@scene_dates") read whole.
 template <class T>
-std::vector<T> readAll(const std::string& file, const std::string& dataset, hid_t type, std::vector<hsize_t>* dims = nullptr) {
+std::vector<T> readAll(const std::string& file, const std::string& object, hid_t type, std::vector<hsize_t>* dims = nullptr) {
   hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0) throw std::runtime_error("cannot open " + file);
-  hid_t d = H5Dopen2(f, dataset.c_str(), H5P_DEFAULT);
+  const size_t at = object.find('@');
+  const bool attr = at != std::string::npos;
+  hid_t d = attr ? H5Aopen_by_name(f, object.substr(0, at).c_str(), object.substr(at + 1).c_str(), H5P_DEFAULT,
+                                   H5P_DEFAULT)
+                 : H5Dopen2(f, object.c_str(), H5P_DEFAULT);
   if (d < 0) {
     H5Fclose(f);
-    throw std::runtime_error("no dataset " + dataset + " in " + file);
+    throw std::runtime_error("no dataset or attribute " + object + " in " + file);
   }
-  hid_t s = H5Dget_space(d);
+  hid_t s = attr ? H5Aget_space(d) : H5Dget_space(d);
   std::vector<hsize_t> dd(static_cast<size_t>(H5Sget_simple_extent_ndims(s)));
   H5Sget_simple_extent_dims(s, dd.data(), nullptr);
   size_t n = 1;
   for (auto x : dd) n *= x;
   std::vector<T> out(n);
-  const herr_t rc = H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
+  const herr_t rc = attr ? H5Aread(d, type, out.data()) : H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
   H5Sclose(s);
-  H5Dclose(d);
+  attr ? H5Aclose(d) : H5Dclose(d);
   H5Fclose(f);
-  if (rc < 0) throw std::runtime_error("cannot read " + dataset);
+  if (rc < 0) throw std::runtime_error("cannot read " + object);
   if (dims) *dims = dd;
   return out;
 }
@@ -317,4 +323,286 @@ TEST(CompositeStage, CsvInputsAndEmptyInputs) {
   EXPECT_EQ(none.exitCode, 2) << none.output;
   EXPECT_NE(none.output.find("no usable Sentinel-2 scene"), std::string::npos) << none.output;
   EXPECT_NE(none.output.find("nothing_here: no such file or directory"), std::string::npos) << none.output;
+}
+
+// Products clipped to an area of interest: an odd 10 m extent whose 20 m bands
+// and SCL have half of it rounded up or down, in both product-name generations,
+// composite with 20 m bands brought onto the 10 m grid; a coarse grid shifted
+// off the 10 m grid is refused naming both grids.
+TEST(CompositeStage, ClippedProductsOddExtentsBothNameGenerations) {
+  const std::string dir = test::scratchDir("composite_clipped");
+  synthetic::RegionSpec region;
+  region.dir = dir;
+  region.layout = "safe";
+  region.rows = 37;
+  region.cols = 45;
+  region.bands = {"B02", "B05", "B8A"};
+  std::vector<synthetic::SceneSpec> scenes;
+  for (int m = 1; m <= 12; ++m) {
+    synthetic::SceneSpec s;
+    char d[16];
+    std::snprintf(d, sizeof d, "2022-%02d-10", m);
+    s.date = d;
+    s.seed = static_cast<std::uint64_t>(m);
+    s.cloudCover = 0.2;
+    s.oldFormatNames = m % 3 == 0;
+    s.coarseRoundedDown = m % 2 == 0;
+    scenes.push_back(s);
+  }
+  for (const auto& s : scenes) synthetic::writeScene(region, s);
+  synthetic::SceneSpec shifted;
+  shifted.date = "2022-05-25";
+  shifted.coarseShiftM = 10;
+  const std::string shiftedSafe = synthetic::writeScene(region, shifted);
+
+  const std::string cfg = dir + "/config.yaml";
+  test::writeFile(cfg, "run:\n  name: clipped\n  output: " + dir + "/out\nlog:\n  progress_interval: 60\ninputs:\n  safe: [" +
+                           dir + "/safe]\n  bands: [B02, B05, B8A]\ncomposite:\n  year: 2022\n  block_size: 16\n  chunk: 16\n");
+  auto cat = test::runCropmap("catalog --config " + cfg);
+  ASSERT_EQ(cat.exitCode, 0) << cat.output;
+  EXPECT_NE(cat.output.find("tile 33UVP: 12 scenes, EPSG:32633, 45x37 pixels"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("problems: 1"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find(shiftedSafe), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("origin is shifted (EPSG:32633, 23x19 pixels of 20 m at (399970.0, 5400000.0) vs "
+                            "EPSG:32633, 45x37 pixels of 10 m at (399960.0, 5400000.0))"),
+            std::string::npos)
+      << cat.output;
+
+  auto run = test::runCropmapMpi(2, "composite --config " + cfg);
+  ASSERT_EQ(run.exitCode, 0) << run.output;
+  // Blocks of 16 cut the files' single internal tile: the advice is a block size the configuration accepts.
+  EXPECT_NE(run.output.find("composite.block_size 48 (a multiple of composite.chunk 16) decodes each once"),
+            std::string::npos)
+      << run.output;
+  const std::string cube = dir + "/out/cube.h5";
+  std::vector<hsize_t> dims;
+  auto refl = readAll<std::uint16_t>(cube, "/tiles/33UVP/reflectance", H5T_NATIVE_UINT16, &dims);
+  auto valid = readAll<std::uint8_t>(cube, "/tiles/33UVP/valid", H5T_NATIVE_UINT8);
+  ASSERT_EQ(dims, (std::vector<hsize_t>{12, 3, 37, 45}));
+  const size_t N = 37 * 45;
+  size_t checked = 0;
+  for (int p = 0; p < 12; ++p)
+    for (int r = 0; r < 37; ++r)
+      for (int c = 0; c < 45; ++c) {
+        const auto& s = scenes[static_cast<size_t>(p)];
+        const size_t px = static_cast<size_t>(r * 45 + c);
+        const bool clear = !synthetic::cloudy(region, s, r, c);
+        ASSERT_EQ(valid[static_cast<size_t>(p) * N + px], clear ? 1 : 0) << p << " " << r << "," << c;
+        if (!clear) continue;
+        for (size_t b = 0; b < region.bands.size(); ++b) {
+          ASSERT_EQ(refl[(static_cast<size_t>(p) * 3 + b) * N + px],
+                    synthetic::truthNearest(region, s, region.bands[b], r, c))
+              << region.bands[b] << " period " << p << " pixel " << r << "," << c;
+          ++checked;
+        }
+      }
+  EXPECT_GT(checked, N * 12);
+
+  // Bilinear: equal to the truth where the pixel and its neighbours are clear
+  // inside a field (all four coarse pixels around it hold the same value).
+  auto bil = test::runCropmap("composite --config " + cfg + " --set composite.resampling=bilinear --set run.output=" + dir +
+                              "/bilinear");
+  ASSERT_EQ(bil.exitCode, 0) << bil.output;
+  auto refl2 = readAll<std::uint16_t>(dir + "/bilinear/cube.h5", "/tiles/33UVP/reflectance", H5T_NATIVE_UINT16);
+  size_t same = 0, differ = 0;
+  for (int p = 0; p < 12; ++p)
+    for (int r = 1; r < 36; ++r)
+      for (int c = 1; c < 44; ++c) {
+        const auto& s = scenes[static_cast<size_t>(p)];
+        bool clear = true;
+        for (int dr = -1; dr <= 1; ++dr)
+          for (int dc = -1; dc <= 1; ++dc) clear = clear && !synthetic::cloudy(region, s, r + dr, c + dc);
+        const size_t i = (static_cast<size_t>(p) * 3 + 1) * N + static_cast<size_t>(r * 45 + c);
+        if (refl2[i] != refl[i]) ++differ;
+        if (!clear || r % 8 < 2 || r % 8 > 5 || c % 8 < 2 || c % 8 > 5) continue;
+        ASSERT_EQ(refl2[i], synthetic::truthNearest(region, s, "B05", r, c)) << p << " " << r << "," << c;
+        ++same;
+      }
+  EXPECT_GT(same, 1000u);
+  EXPECT_GT(differ, 0u) << "bilinear must differ from nearest at field edges";
+}
+
+// inputs.safe pointed at an archive root (Sentinel-2/L2A/YYYY/MM/DD/*.SAFE):
+// searched recursively, a symbolic-link loop ends, products too deep are left
+// with a warning, the count per tile is printed, and glob patterns still work.
+TEST(CompositeStage, ArchiveRootIsSearched) {
+  const std::string dir = test::scratchDir("composite_archive");
+  synthetic::RegionSpec region;
+  region.dir = dir + "/staging";
+  region.size = 32;
+  const fs::path root = fs::path(dir) / "archive" / "Sentinel-2" / "L2A";
+  int written = 0;
+  for (const char* tile : {"33UVP", "33UWP"})
+    for (int m : {2, 5, 8}) {
+      synthetic::SceneSpec s;
+      s.tile = tile;
+      char d[16];
+      std::snprintf(d, sizeof d, "2022-%02d-1%d", m, tile[3] == 'V' ? 1 : 4);
+      s.date = d;
+      s.seed = static_cast<std::uint64_t>(m);
+      const fs::path safe = synthetic::writeScene(region, s);
+      const fs::path day = root / s.date.substr(0, 4) / s.date.substr(5, 2) / s.date.substr(8, 2);
+      fs::create_directories(day);
+      fs::rename(safe, day / safe.filename());
+      ++written;
+    }
+  // A loop (a link to an ancestor) and a product far below the depth bound.
+  fs::create_directory_symlink("../..", root / "2022" / "08" / "loop");
+  synthetic::SceneSpec deep;
+  deep.date = "2022-11-11";
+  const fs::path deepSafe = synthetic::writeScene(region, deep);
+  const fs::path deepDir = root / "2022" / "11" / "a" / "b" / "c" / "d" / "e" / "f";
+  fs::create_directories(deepDir);
+  fs::rename(deepSafe, deepDir / deepSafe.filename());
+
+  const std::string cfg = writeConfig(dir, "  safe: [" + (fs::path(dir) / "archive").string() + "]\n");
+  auto cat = test::runCropmap("catalog --config " + cfg);
+  ASSERT_EQ(cat.exitCode, 0) << cat.output;
+  EXPECT_EQ(written, 6);
+  EXPECT_NE(cat.output.find("archive: 6 .SAFE product(s) (33UVP: 3, 33UWP: 3)"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("tile 33UVP: 3 scenes"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("tile 33UWP: 3 scenes"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("levels down were not searched"), std::string::npos) << cat.output;
+
+  // A glob over month directories: only the matching months.
+  const std::string globCfg = writeConfig(dir, "  safe: ['" + (root / "2022" / "0[25]").string() + "']\n");
+  auto globbed = test::runCropmap("catalog --config " + globCfg);
+  ASSERT_EQ(globbed.exitCode, 0) << globbed.output;
+  EXPECT_NE(globbed.output.find("tile 33UVP: 2 scenes"), std::string::npos) << globbed.output;
+  EXPECT_NE(globbed.output.find("/02: 2 .SAFE product(s) (33UVP: 1, 33UWP: 1)"), std::string::npos) << globbed.output;
+}
+
+// Processing baselines 02.xx (no offset, L2A_ file names), 04.00 and 05.xx
+// (BOA_ADD_OFFSET -1000) side by side in one tile, one scene per dekad so that
+// a wrong offset cannot hide in a median; a 05.xx product whose metadata lacks
+// the baseline and the offset list takes both from its name. The cube records
+// the offset applied to each scene.
+TEST(CompositeStage, BaselinesSideBySideAndOffsetsRecorded) {
+  const std::string dir = test::scratchDir("composite_baselines");
+  synthetic::RegionSpec region;
+  region.dir = dir;
+  region.size = 32;
+  region.bands = {"B03", "B8A"};
+  std::vector<synthetic::SceneSpec> scenes;
+  for (int m = 1; m <= 12; ++m)
+    for (int day : {5, 15, 25}) {
+      synthetic::SceneSpec s;
+      char d[16];
+      std::snprintf(d, sizeof d, "2022-%02d-%02d", m, day);
+      s.date = d;
+      s.seed = static_cast<std::uint64_t>(m * 31 + day);
+      s.cloudCover = 0.2;
+      s.baseline = day == 5 ? "02.14" : day == 15 ? "04.00" : "05.09";
+      s.l2aPrefix = day == 5;
+      s.sparseMetadata = day == 25 && m % 2 == 1;
+      scenes.push_back(s);
+    }
+  for (const auto& s : scenes) synthetic::writeScene(region, s);
+  const std::string cfg = dir + "/config.yaml";
+  test::writeFile(cfg, "run:\n  name: baselines\n  output: " + dir + "/out\nlog:\n  progress_interval: 60\ninputs:\n  safe: [" +
+                           dir + "/safe]\n  bands: [B03, B8A]\ncomposite:\n  year: 2022\n  period: dekad\n  block_size: 32\n"
+                           "  chunk: 32\n");
+  auto run = test::runCropmap("composite --config " + cfg);
+  ASSERT_EQ(run.exitCode, 0) << run.output;
+  EXPECT_NE(run.output.find("input problems skipped: 0"), std::string::npos) << run.output;
+  const std::string cube = dir + "/out/cube.h5";
+  auto refl = readAll<std::uint16_t>(cube, "/tiles/33UVP/reflectance", H5T_NATIVE_UINT16);
+  auto valid = readAll<std::uint8_t>(cube, "/tiles/33UVP/valid", H5T_NATIVE_UINT8);
+  const size_t N = 32 * 32;
+  size_t checked = 0;
+  for (size_t p = 0; p < scenes.size(); ++p)
+    for (int r = 0; r < 32; ++r)
+      for (int c = 0; c < 32; ++c) {
+        const size_t px = static_cast<size_t>(r * 32 + c);
+        if (synthetic::cloudy(region, scenes[p], r, c) || !valid[p * N + px]) continue;
+        for (size_t b = 0; b < 2; ++b)
+          ASSERT_EQ(refl[(p * 2 + b) * N + px], synthetic::truthNearest(region, scenes[p], region.bands[b], r, c))
+              << scenes[p].date << " baseline " << scenes[p].baseline << " " << region.bands[b];
+        ++checked;
+      }
+  EXPECT_GT(checked, N * 20);
+  const auto offsets = readAll<double>(cube, "/tiles/33UVP@scene_boa_add_offset", H5T_NATIVE_DOUBLE);
+  ASSERT_EQ(offsets.size(), scenes.size() * 2);
+  for (size_t i = 0; i < scenes.size(); ++i)
+    for (size_t b = 0; b < 2; ++b)
+      EXPECT_EQ(offsets[i * 2 + b], scenes[i].baseline >= "04.00" ? -1000.0 : 0.0) << scenes[i].date;
+  auto dump = test::runCommand("h5dump -A -a /tiles/33UVP/scene_baselines " + cube);
+  EXPECT_NE(dump.output.find("\"02.14\""), std::string::npos) << dump.output.substr(0, 2000);
+  EXPECT_NE(dump.output.find("\"05.09\""), std::string::npos) << dump.output.substr(0, 2000);
+}
+
+// STAC input: an ItemCollection in the style of the public Sentinel-2 L2A COG
+// collections (assets blue/nir08/scl, raster:bands scale and offset, hrefs
+// relative to the JSON) and single Items with B03/B8A/SCL keys and file://
+// hrefs composite like the same scenes as GeoTIFFs; broken items are named.
+TEST(CompositeStage, StacItemsWithCogAssets) {
+  const std::string dir = test::scratchDir("composite_stac");
+  synthetic::RegionSpec region;
+  region.dir = dir;
+  region.layout = "geotiff";
+  region.size = 32;
+  region.bands = {"B03", "B8A"};
+  const auto scenes = synthetic::yearOfScenes({"33UVP"}, 2022, 0.3, 9, {12});
+  const std::map<std::string, std::string> common{{"B03", "green"}, {"B8A", "nir08"}, {"SCL", "scl"}};
+  std::string collection;
+  fs::create_directories(dir + "/stac/cog");
+  for (size_t i = 0; i < scenes.size(); ++i) {
+    synthetic::SceneSpec s = scenes[i];
+    s.baseline = i % 2 ? "05.09" : "02.14";
+    synthetic::writeScene(region, s);
+    const std::string d = s.date.substr(0, 4) + s.date.substr(5, 2) + s.date.substr(8, 2);
+    const bool earthSearch = i < 6;
+    std::string assets;
+    for (const char* b : {"B03", "B8A", "SCL"}) {
+      const std::string cog = dir + "/stac/cog/" + d + "_" + b + ".tif";
+      gdal::Dataset src = gdal::openRaster(dir + "/geotiff/33UVP_" + d + "_" + b + ".tif");
+      gdal::Dataset out = gdal::createCopy("COG", cog, src.get());
+      gdal::close(out, cog);
+      std::string asset;
+      if (earthSearch) {
+        asset = "\"" + common.at(b) + "\": {\"href\": \"cog/" + d + "_" + b + ".tif\"";
+        if (std::string(b) != "SCL")
+          asset += std::string(", \"raster:bands\": [{\"scale\": 0.0001, \"offset\": ") +
+                   (s.baseline >= "04.00" ? "-0.1" : "0") + "}]";
+      } else {
+        asset = std::string("\"") + b + "\": {\"href\": \"file://" + cog + "\"";
+      }
+      assets += (assets.empty() ? "" : ", ") + asset + "}";
+    }
+    const std::string id = "S2A_33UVP_" + d + "_0_L2A";
+    std::string props = "\"datetime\": \"" + s.date + "T10:10:31Z\"";
+    props += earthSearch ? ", \"mgrs:utm_zone\": 33, \"mgrs:latitude_band\": \"U\", \"mgrs:grid_square\": \"VP\""
+                         : ", \"s2:mgrs_tile\": \"33UVP\", \"s2:processing_baseline\": \"" + s.baseline + "\"";
+    const std::string item = "{\"type\": \"Feature\", \"stac_version\": \"1.0.0\", \"id\": \"" + id +
+                             "\", \"properties\": {" + props + "}, \"assets\": {" + assets + "}}";
+    if (earthSearch) collection += (collection.empty() ? "" : ",\n") + item;
+    else test::writeFile(dir + "/stac/item_" + d + ".json", item);
+  }
+  test::writeFile(dir + "/stac/collection.json", "{\"type\": \"FeatureCollection\", \"features\": [\n" + collection + "]}");
+  test::writeFile(dir + "/stac/broken.json",
+                  "{\"type\": \"Feature\", \"id\": \"x\", \"properties\": {\"datetime\": \"2022-03-03T10:00:00Z\", "
+                  "\"s2:mgrs_tile\": \"33UVP\"}, \"assets\": {\"B03\": {\"href\": \"cog/none.tif\"}}}");
+
+  auto config = [&](const std::string& name, const std::string& inputs) {
+    const std::string cfg = dir + "/" + name + ".yaml";
+    test::writeFile(cfg, "run:\n  name: stac\n  output: " + dir + "/out_" + name + "\nlog:\n  progress_interval: 60\ninputs:\n" +
+                             inputs + "  bands: [B03, B8A]\ncomposite:\n  year: 2022\n  block_size: 32\n  chunk: 32\n");
+    return cfg;
+  };
+  const std::string stacCfg = config("stac", "  stac: [" + dir + "/stac/*.json]\n");
+  auto cat = test::runCropmap("catalog --config " + stacCfg);
+  ASSERT_EQ(cat.exitCode, 0) << cat.output;
+  EXPECT_NE(cat.output.find("tile 33UVP: 12 scenes"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("broken.json#x (tile 33UVP, 2022-03-03): missing band asset(s) B8A, SCL"),
+            std::string::npos)
+      << cat.output;
+
+  auto stac = test::runCropmap("composite --config " + stacCfg);
+  ASSERT_EQ(stac.exitCode, 0) << stac.output;
+  auto tif = test::runCropmap("composite --config " + config("tif", "  geotiff: [" + dir + "/geotiff]\n"));
+  ASSERT_EQ(tif.exitCode, 0) << tif.output;
+  EXPECT_TRUE(sameDatasets(dir + "/out_stac/cube.h5", dir + "/out_tif/cube.h5", "33UVP"));
+  const auto offsets = readAll<double>(dir + "/out_stac/cube.h5", "/tiles/33UVP@scene_boa_add_offset", H5T_NATIVE_DOUBLE);
+  ASSERT_EQ(offsets.size(), 24u);
+  for (size_t i = 0; i < 12; ++i) EXPECT_EQ(offsets[2 * i], i % 2 ? -1000.0 : 0.0) << i;
 }

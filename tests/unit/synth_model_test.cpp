@@ -306,3 +306,17 @@ TEST(S2Metadata, DamagedValuesAndDateFromProductName) {
   EXPECT_EQ(md.isoDate().size(), 10u);
   EXPECT_EQ(md.isoDate().substr(0, 4), "2022");
 }
+
+// The baseline from names when the metadata lacks it: compact product names
+// (N0509), old-format granule folders (N02.04), nothing in a bare band file.
+TEST(S2Metadata, BaselineFromNames) {
+  EXPECT_EQ(baselineFromName("S2B_MSIL2A_20220105T100319_N0509_R122_T33UVP_20240101T000000.SAFE"), "05.09");
+  EXPECT_EQ(baselineFromName("/data/S2A_MSIL2A_20190105T100319_N0211_R122_T33UVP_20190105T120000.SAFE"), "02.11");
+  EXPECT_EQ(baselineFromName("x.SAFE/GRANULE/S2A_USER_MSI_L2A_TL_SGS__20161205T120000_A007617_T33UVP_N02.04/"
+                             "IMG_DATA/R10m/S2A_USER_MSI_L2A_TL_SGS__20161205T120000_A007617_T33UVP_B02_10m.jp2"),
+            "02.04");
+  EXPECT_EQ(baselineFromName("T33UVP_20220105T100319_B02_10m.jp2"), "");
+  EXPECT_DOUBLE_EQ(offsetOfBaseline("04.00"), -1000.0);
+  EXPECT_DOUBLE_EQ(offsetOfBaseline("05.10"), -1000.0);
+  EXPECT_DOUBLE_EQ(offsetOfBaseline("02.14"), 0.0);
+}

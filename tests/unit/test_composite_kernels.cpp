@@ -218,12 +218,41 @@ TEST(Spectral, NormalizedDifferenceScaledLikeBands) {
 TEST(Spectral, UpsampleTwentyToTenMetres) {
   // A 20 m source window of 3x3 starting at source (1, 2); the 10 m target window starts at (2, 4).
   const std::uint8_t src[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  const SourceWindow<std::uint8_t> win{src, 1, 2, 3, 3};
   std::uint8_t dst[6 * 6];
-  upsampleNearest(src, 3, 1, 2, 0.5, 2, 4, 6, 6, dst);
+  upsample(win, 0.5, 2, 4, 6, 6, Resampling::nearest, dst);
   for (int r = 0; r < 6; ++r)
     for (int c = 0; c < 6; ++c) EXPECT_EQ(dst[r * 6 + c], src[(r / 2) * 3 + c / 2]) << r << "," << c;
   // An odd start: target row 3 samples source row 1 (floor(3.5 * 0.5)).
   std::uint8_t one[1];
-  upsampleNearest(src, 3, 1, 2, 0.5, 3, 5, 1, 1, one);
+  upsample(win, 0.5, 3, 5, 1, 1, Resampling::nearest, one);
   EXPECT_EQ(one[0], 1);
+  // A clipped product: target rows past the coarse extent repeat its last row and column.
+  std::uint8_t edge[2 * 2];
+  upsample(win, 0.5, 7, 9, 2, 2, Resampling::nearest, edge);
+  EXPECT_EQ(edge[0], 9);
+  EXPECT_EQ(edge[3], 9);
+}
+
+TEST(Spectral, UpsampleBilinearWeightsAndNoData) {
+  // Source columns 0..1 of one row pair: values rise by 100 per 20 m pixel to the right.
+  const std::uint16_t src[] = {1000, 1100, 1000, 1100};
+  const SourceWindow<std::uint16_t> win{src, 0, 0, 2, 2};
+  std::uint16_t dst[4 * 4];
+  upsample(win, 0.5, 0, 0, 4, 4, Resampling::bilinear, dst);
+  // Target centres at source x = -0.25, 0.25, 0.75, 1.25 (pixel-centre based): clamped edges, 1/4 and 3/4 between.
+  EXPECT_EQ(dst[0], 1000);
+  EXPECT_EQ(dst[1], 1025);
+  EXPECT_EQ(dst[2], 1075);
+  EXPECT_EQ(dst[3], 1100);
+  EXPECT_EQ(dst[13], 1025);
+  // No data (0) never pulls a value down: it is left out of the weights.
+  const std::uint16_t holes[] = {0, 1100, 0, 1100};
+  upsample(SourceWindow<std::uint16_t>{holes, 0, 0, 2, 2}, 0.5, 0, 0, 4, 4, Resampling::bilinear, dst);
+  EXPECT_EQ(dst[0], 0);
+  EXPECT_EQ(dst[1], 1100);
+  EXPECT_EQ(dst[3], 1100);
+  // The span a target window needs: one more source pixel on each side for bilinear.
+  EXPECT_EQ(sourceSpan(2, 6, 0.5, Resampling::nearest), (std::array<int, 2>{1, 3}));
+  EXPECT_EQ(sourceSpan(2, 6, 0.5, Resampling::bilinear), (std::array<int, 2>{0, 4}));
 }

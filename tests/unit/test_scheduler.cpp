@@ -115,3 +115,29 @@ TEST(WorkUnits, DecodeAmplification) {
   EXPECT_NEAR(decodeAmplification(10980, 1098, 1024), 20.0 / 11.0, 1e-12);
   EXPECT_DOUBLE_EQ(decodeAmplification(0, 128, 256), 1.0);
 }
+
+// Advice is a block size the configuration accepts (a multiple of the chunk
+// within [16, 10980]) that decodes each file tile once where one exists.
+TEST(WorkUnits, BlockSizeAdviceIsAcceptedAndDecodesOnce) {
+  auto ok = [](const BlockAdvice& a, int chunk) {
+    return a.block >= 16 && a.block <= 10980 && a.block % chunk == 0;
+  };
+  // A full tile, 1024-px JP2 tiles, blocks of 512: 1024.
+  BlockAdvice a = adviseBlockSize(10980, 10980, 1024, 1024, 64, 16, 10980, 512);
+  EXPECT_EQ(a.block, 1024);
+  EXPECT_DOUBLE_EQ(a.amplification, 1.0);
+  // A clipped 353 x 353 product in one file tile: a block covering it (the old advice was 353 x 64 = 22592).
+  a = adviseBlockSize(353, 353, 1024, 1024, 64, 16, 10980, 128);
+  EXPECT_EQ(a.block, 384);
+  EXPECT_DOUBLE_EQ(a.amplification, 1.0);
+  EXPECT_TRUE(ok(a, 64));
+  // 20 m tiles of 1024 cover 2048 px of the 10 m grid.
+  a = adviseBlockSize(10980, 10980, 2048, 2048, 64, 16, 10980, 1000);
+  EXPECT_EQ(a.block, 2048);
+  // Chunks of 1000 allow no block that decodes 1024-px tiles once: the least decoding one, still accepted.
+  a = adviseBlockSize(10980, 10980, 1024, 1024, 1000, 16, 10980, 1000);
+  EXPECT_TRUE(ok(a, 1000));
+  EXPECT_GT(a.amplification, 1.0);
+  for (int b = 1000; b <= 10980; b += 1000)
+    EXPECT_LE(a.amplification, decodeAmplification(10980, b, 1024) * decodeAmplification(10980, b, 1024) + 1e-12);
+}
