@@ -78,7 +78,65 @@ CROPMAP_CLONES void biasRelu(float* __restrict v, const float* __restrict bias, 
   }
 }
 
+// AVX-512 GEMM microkernel: C[R x 32] (+)= A[R x K] * B[K x 32] for one
+// panel of 32 columns (cols of them valid), R <= 8 rows, accumulators in 16
+// registers. B is read in place (the weights, row-major): a panel of K rows of
+// 128 bytes stays in L1 while every row block of A streams past it.
+template <int R>
+__attribute__((target("avx512f"))) void panel512(int K, const float* A, int lda, const float* B, int ldb, float* C,
+                                                 int ldc, bool accumulate, __mmask16 lo, __mmask16 hi) {
+  __m512 acc[R][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    acc[r][0] = accumulate ? _mm512_maskz_loadu_ps(lo, C + r * ldc) : _mm512_setzero_ps();
+    acc[r][1] = accumulate ? _mm512_maskz_loadu_ps(hi, C + r * ldc + 16) : _mm512_setzero_ps();
+  }
+  for (int k = 0; k < K; ++k) {
+    const __m512 b0 = _mm512_maskz_loadu_ps(lo, B + static_cast<std::ptrdiff_t>(k) * ldb);
+    const __m512 b1 = _mm512_maskz_loadu_ps(hi, B + static_cast<std::ptrdiff_t>(k) * ldb + 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 a = _mm512_set1_ps(A[static_cast<std::ptrdiff_t>(r) * lda + k]);
+      acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    _mm512_mask_storeu_ps(C + r * ldc, lo, acc[r][0]);
+    _mm512_mask_storeu_ps(C + r * ldc + 16, hi, acc[r][1]);
+  }
+}
+
+__attribute__((target("avx512f"))) void gemm512(int M, int N, int K, const float* A, int lda, const float* B, int ldb,
+                                                float* C, int ldc, bool accumulate) {
+  using Panel = void (*)(int, const float*, int, const float*, int, float*, int, bool, __mmask16, __mmask16);
+  static constexpr Panel kPanels[9] = {nullptr,         panel512<1>, panel512<2>, panel512<3>, panel512<4>,
+                                       panel512<5>,     panel512<6>, panel512<7>, panel512<8>};
+  for (int j = 0; j < N; j += 32) {
+    const int cols = std::min(32, N - j);
+    const auto lo = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
+    const auto hi = static_cast<__mmask16>(cols >= 32 ? 0xFFFF : cols > 16 ? (1u << (cols - 16)) - 1 : 0);
+    for (int i = 0; i < M; i += 8) {
+      const int rows = std::min(8, M - i);
+      kPanels[rows](K, A + static_cast<std::ptrdiff_t>(i) * lda, lda, B + j, ldb,
+                    C + static_cast<std::ptrdiff_t>(i) * ldc + j, ldc, accumulate, lo, hi);
+    }
+  }
+}
+
+bool hasAvx512() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return yes;
+}
+
+// C = A * B (beta 0) or C += A * B (beta 1), row-major: the AVX-512
+// microkernel where the CPU has it, the BLAS otherwise.
 void gemm(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C, int ldc, float beta) {
+  if (hasAvx512()) return gemm512(M, N, K, A, lda, B, ldb, C, ldc, beta != 0.0f);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
 }
 
