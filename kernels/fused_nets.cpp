@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <chrono>
 #include <cmath>
@@ -113,24 +114,31 @@ __attribute__((target("avx512f"))) void gemm512(int M, int N, int K, const float
   using Panel = void (*)(int, const float*, int, const float*, int, float*, int, bool, __mmask16, __mmask16);
   static constexpr Panel kPanels[9] = {nullptr,         panel512<1>, panel512<2>, panel512<3>, panel512<4>,
                                        panel512<5>,     panel512<6>, panel512<7>, panel512<8>};
-  for (int j = 0; j < N; j += 32) {
-    const int cols = std::min(32, N - j);
-    const auto lo = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
-    const auto hi = static_cast<__mmask16>(cols >= 32 ? 0xFFFF : cols > 16 ? (1u << (cols - 16)) - 1 : 0);
-    for (int i = 0; i < M; i += 8) {
-      const int rows = std::min(8, M - i);
-      kPanels[rows](K, A + static_cast<std::ptrdiff_t>(i) * lda, lda, B + j, ldb,
-                    C + static_cast<std::ptrdiff_t>(i) * ldc + j, ldc, accumulate, lo, hi);
+  // Blocks of 64 rows of A (stay in L2) sweep every panel of B (stays in L1
+  // while the block's 8-row strips pass); a whole tall A re-read per panel
+  // would come from memory.
+  constexpr int kBlockRows = 64;
+  for (int i0 = 0; i0 < M; i0 += kBlockRows)
+    for (int j = 0; j < N; j += 32) {
+      const int cols = std::min(32, N - j);
+      const auto lo = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
+      const auto hi = static_cast<__mmask16>(cols >= 32 ? 0xFFFF : cols > 16 ? (1u << (cols - 16)) - 1 : 0);
+      for (int i = i0; i < std::min(M, i0 + kBlockRows); i += 8) {
+        const int rows = std::min(8, M - i);
+        kPanels[rows](K, A + static_cast<std::ptrdiff_t>(i) * lda, lda, B + j, ldb,
+                      C + static_cast<std::ptrdiff_t>(i) * ldc + j, ldc, accumulate, lo, hi);
+      }
     }
-  }
 }
+
+std::atomic<bool> blasOnly{false};
 
 bool hasAvx512() {
   static const bool yes = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") != 0;
   }();
-  return yes;
+  return yes && !blasOnly.load(std::memory_order_relaxed);
 }
 
 // C = A * B (beta 0) or C += A * B (beta 1), row-major: the AVX-512
@@ -429,6 +437,10 @@ std::string elementwiseIsa() {
 }
 
 void setBlasThreads(int threads) { openblas_set_num_threads(std::max(1, threads)); }
+
+void useBlasOnly(bool on) { blasOnly = on; }
+
+std::string gemmPath() { return hasAvx512() ? "AVX-512 microkernel" : blasName(); }
 
 std::string blasName() {
   const char* core = openblas_get_corename();

@@ -102,6 +102,11 @@ std::string elementwiseIsa();
 void setBlasThreads(int threads);
 // The BLAS and its kernel, e.g. "OpenBLAS Zen".
 std::string blasName();
+// What the fused GEMMs run on here: "AVX-512 microkernel" or blasName().
+std::string gemmPath();
+// Route the fused GEMMs to the BLAS even where the microkernel could run (the
+// fallback path, testable on any machine).
+void useBlasOnly(bool on);
 // Peak single-precision FMA throughput of one core, GFLOP/s, measured by a
 // register-only loop (independent FMA chains on the widest vectors) for about
 // `seconds`.

@@ -122,9 +122,10 @@ void benchEngines(CommandContext& ctx) {
   if (ctx.args.count("model")) models = {ctx.args["model"].as<std::string>()};
 
   const double peak = fused::measureFmaPeak(0.3);
-  std::printf("cropmap bench predict (engines): %d periods x %d bands, %zu classes, %d thread%s; %s, element-wise "
+  std::printf("cropmap bench predict (engines): %d periods x %d bands, %zu classes, %d thread%s; fused GEMMs: %s "
+              "(LibTorch: %s), element-wise "
               "%s; FMA peak %.1f GFLOP/s per core (measured); L2 %lld KiB\n",
-              periods, bands, classes.size(), threads, threads == 1 ? "" : "s", fused::blasName().c_str(),
+              periods, bands, classes.size(), threads, threads == 1 ? "" : "s", fused::gemmPath().c_str(), fused::blasName().c_str(),
               fused::elementwiseIsa().c_str(), peak, static_cast<long long>(fused::l2CacheBytes() / 1024));
   std::printf("%-9s %6s %9s %12s %7s %12s %7s %8s %8s %7s %8s\n", "model", "chunk", "chunk KiB", "fused px/s",
               "spread", "torch px/s", "batch", "ratio", "GFLOP/s", "%peak", "agree%");

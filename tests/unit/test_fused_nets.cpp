@@ -88,9 +88,13 @@ TEST_P(FusedVsTorch, AgreeOnRandomWeights) {
       for (int rows : {64, 37}) {
         auto fused = Classifier::load(path, EngineOptions{Engine::Fused, threads, rows});
         EXPECT_EQ(fused->info().rows, rows);
-        expectAgree(ref, decide(*fused, x, n),
-                    model + " n=" + std::to_string(n) + " threads=" + std::to_string(threads) +
-                        " rows=" + std::to_string(rows));
+        const std::string what = model + " n=" + std::to_string(n) + " threads=" + std::to_string(threads) +
+                                 " rows=" + std::to_string(rows);
+        expectAgree(ref, decide(*fused, x, n), what);
+        // The BLAS fallback of the GEMMs takes the same decisions.
+        fused::useBlasOnly(true);
+        expectAgree(ref, decide(*fused, x, n), what + " blas");
+        fused::useBlasOnly(false);
       }
   }
 }
@@ -117,6 +121,7 @@ TEST(FusedDispatch, PicksAPathThisCpuRuns) {
     EXPECT_EQ(isa, "baseline");
   }
   EXPECT_EQ(fused::blasName().rfind("OpenBLAS", 0), 0u);
+  EXPECT_EQ(fused::gemmPath(), __builtin_cpu_supports("avx512f") ? "AVX-512 microkernel" : fused::blasName());
   const double peak = fused::measureFmaPeak(0.02);
   if (isa != "baseline") {
     EXPECT_GT(peak, 1.0);
