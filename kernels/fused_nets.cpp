@@ -80,14 +80,14 @@ CROPMAP_CLONES void biasRelu(float* __restrict v, const float* __restrict bias, 
 }
 
 // AVX-512 GEMM microkernel: C[R x 32] (+)= A[R x K] * B[K x 32] for one
-// panel of 32 columns (cols of them valid), R <= 8 rows, accumulators in 16
-// registers. B is read in place (the weights, row-major): a panel of K rows of
+// panel of 32 columns (cols of them valid), R <= 12 rows, accumulators in 24
+// of the 32 registers. B is read in place (the weights, row-major): a panel of K rows of
 // 128 bytes stays in L1 while every row block of A streams past it.
 template <int R>
 __attribute__((target("avx512f"))) void panel512(int K, const float* A, int lda, const float* B, int ldb, float* C,
                                                  int ldc, bool accumulate, __mmask16 lo, __mmask16 hi) {
   __m512 acc[R][2];
-#pragma GCC unroll 8
+#pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
     acc[r][0] = accumulate ? _mm512_maskz_loadu_ps(lo, C + r * ldc) : _mm512_setzero_ps();
     acc[r][1] = accumulate ? _mm512_maskz_loadu_ps(hi, C + r * ldc + 16) : _mm512_setzero_ps();
@@ -95,14 +95,14 @@ __attribute__((target("avx512f"))) void panel512(int K, const float* A, int lda,
   for (int k = 0; k < K; ++k) {
     const __m512 b0 = _mm512_maskz_loadu_ps(lo, B + static_cast<std::ptrdiff_t>(k) * ldb);
     const __m512 b1 = _mm512_maskz_loadu_ps(hi, B + static_cast<std::ptrdiff_t>(k) * ldb + 16);
-#pragma GCC unroll 8
+#pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {
       const __m512 a = _mm512_set1_ps(A[static_cast<std::ptrdiff_t>(r) * lda + k]);
       acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
       acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
     }
   }
-#pragma GCC unroll 8
+#pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
     _mm512_mask_storeu_ps(C + r * ldc, lo, acc[r][0]);
     _mm512_mask_storeu_ps(C + r * ldc + 16, hi, acc[r][1]);
@@ -112,19 +112,20 @@ __attribute__((target("avx512f"))) void panel512(int K, const float* A, int lda,
 __attribute__((target("avx512f"))) void gemm512(int M, int N, int K, const float* A, int lda, const float* B, int ldb,
                                                 float* C, int ldc, bool accumulate) {
   using Panel = void (*)(int, const float*, int, const float*, int, float*, int, bool, __mmask16, __mmask16);
-  static constexpr Panel kPanels[9] = {nullptr,         panel512<1>, panel512<2>, panel512<3>, panel512<4>,
-                                       panel512<5>,     panel512<6>, panel512<7>, panel512<8>};
-  // Blocks of 64 rows of A (stay in L2) sweep every panel of B (stays in L1
-  // while the block's 8-row strips pass); a whole tall A re-read per panel
+  static constexpr Panel kPanels[13] = {nullptr,      panel512<1>,  panel512<2>,  panel512<3>, panel512<4>,
+                                        panel512<5>,  panel512<6>,  panel512<7>,  panel512<8>, panel512<9>,
+                                        panel512<10>, panel512<11>, panel512<12>};
+  // Blocks of 72 rows of A (stay in L2) sweep every panel of B (stays in L1
+  // while the block's 12-row strips pass); a whole tall A re-read per panel
   // would come from memory.
-  constexpr int kBlockRows = 64;
+  constexpr int kStrip = 12, kBlockRows = 6 * kStrip;
   for (int i0 = 0; i0 < M; i0 += kBlockRows)
     for (int j = 0; j < N; j += 32) {
       const int cols = std::min(32, N - j);
       const auto lo = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
       const auto hi = static_cast<__mmask16>(cols >= 32 ? 0xFFFF : cols > 16 ? (1u << (cols - 16)) - 1 : 0);
-      for (int i = i0; i < std::min(M, i0 + kBlockRows); i += 8) {
-        const int rows = std::min(8, M - i);
+      for (int i = i0; i < std::min(M, i0 + kBlockRows); i += kStrip) {
+        const int rows = std::min(kStrip, M - i);
         kPanels[rows](K, A + static_cast<std::ptrdiff_t>(i) * lda, lda, B + j, ldb,
                       C + static_cast<std::ptrdiff_t>(i) * ldc + j, ldc, accumulate, lo, hi);
       }

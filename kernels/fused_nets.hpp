@@ -15,7 +15,7 @@
 // adds h(t-1) * W_hh with one small GEMM straight into the projection rows and
 // applies the four gates, cell and hidden update in one vectorised pass.
 // TempCNN: each convolution is one GEMM over the chunk's (pixel, period) rows.
-// GEMMs run on an AVX-512 microkernel (8 rows x 32 columns of accumulators,
+// GEMMs run on an AVX-512 microkernel (12 rows x 32 columns of accumulators,
 // weights read in place) where the CPU has AVX-512 and on the BLAS otherwise;
 // the element-wise passes are compiled for AVX-512, AVX2+FMA and the baseline
 // and picked at load time.
