@@ -250,7 +250,7 @@ class FusedClassifier final : public Classifier {
     info_ = describe(lm.meta, std::move(path));
     net_ = exportNet(*lm.model, lm.meta, info_.path);
     info_.engine = Engine::Fused;
-    info_.rows = o.rows > 0 ? o.rows : fused::measureBestRows(net_, {16, 32, 64, 128, 256, 512});
+    info_.rows = o.rows > 0 ? o.rows : fused::measureBestRows(net_, {16, 24, 48, 96, 192, 384, 512});
     info_.workingSetBytes = net_.workingSetBytes(info_.rows);
     info_.flopsPerPixel = net_.flopsPerPixel();
   }
