@@ -8,7 +8,7 @@ PACKAGES=(
   cmake g++ make pkg-config git
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   libgdal-dev gdal-bin
-  libtorch-dev libopenblas0-openmp libgloo-dev
+  libtorch-dev libopenblas0-openmp libblas-dev libgloo-dev
   libboost-program-options-dev libyaml-cpp-dev libgtest-dev
   slurm-wlm munge
 )

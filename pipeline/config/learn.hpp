@@ -105,6 +105,8 @@ struct TrainSection {
 };
 
 struct PredictSection {
+  std::string engine = "fused";
+  int fused_rows = 0;
   int batch_size = 4096;
   std::string model;
   std::string format = "cog";
@@ -113,7 +115,16 @@ struct PredictSection {
   bool parcels = true;
   bool allow_other_periods = false;
   void declare(Declarer& d) {
-    d.opt("batch_size", batch_size, "Pixels per inference batch").range(1, 1 << 24);
+    d.opt("engine", engine,
+          "How predict and evaluate apply the model on CPUs: fused (weights exported into cropmap's fused "
+          "kernels, batch norm and normalisation folded in) or torch (the LibTorch module: the reference, and "
+          "the path on GPUs)")
+        .oneOf({"fused", "torch"});
+    d.opt("fused_rows", fused_rows,
+          "Pixels per chunk of the fused engine, one chunk per thread at a time (0: the fastest of 16..512, "
+          "measured when the model is loaded)")
+        .range(0, 1 << 16);
+    d.opt("batch_size", batch_size, "Pixels per LibTorch forward (engine: torch)").range(1, 1 << 24);
     d.opt("model", model,
           "Model file to apply (empty: the best model of training, <run.output>/<train.output>/model.pt)");
     d.opt("format", format,

@@ -97,7 +97,7 @@ const std::vector<BenchTarget>& benchTargets() {
       {"composite", "median/gap-fill kernel vs memory bandwidth; end to end at 1, 2, 4 ranks", benchComposite},
       {"train", "samples/s per model; forward/backward/allreduce/optimizer per step; allreduce vs raw MPI",
        benchTrainOnRanks},
-      {"predict", "pixels/s of every model at 1, 2, 4 ranks; shares of reading, inference and writing",
+      {"predict", "fused engine vs plain LibTorch forward per model (px/s, GFLOP/s, FMA peak); end to end at 1, 2, 4 ranks",
        benchPredictOnRanks},
       {"all", "every target in turn; writes the per-rank rates `cropmap plan --rates` reads", benchAll},
   };
@@ -121,7 +121,7 @@ Command benchCommand() {
         "block", po::value<int>()->default_value(128), "composite: composite.block_size of the end-to-end runs")(
         "mpiexec", po::value<std::string>()->default_value("mpiexec"), "MPI launcher for the scaling runs")(
         "json", po::value<std::string>(), "where to write the JSON (default <run.output>/bench/<target>.json)")(
-        "kernel-only", "composite: skip the end-to-end runs")(
+        "kernel-only", "composite, predict: skip the end-to-end runs")(
         "steps", po::value<int>(), "train: timed steps per model (default 30)")(
         "model", po::value<std::string>(), "train, predict: only this model");
     p.add("target", 1);

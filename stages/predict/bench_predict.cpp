@@ -1,10 +1,19 @@
-// `cropmap bench predict`: the predict stage timed end to end on the run's
-// cube, for every model architecture at 1, 2, 4 ranks. One MPI job of the
-// largest rank count measures every count on sub-communicators of its ranks,
-// so models and the cube are opened the same way in each measurement. Models
-// are freshly initialised: inference cost does not depend on the weights, and
-// no training run is needed to measure it.
+// `cropmap bench predict`, in two parts:
+//  - engines (no cube needed): for each model architecture, the fused engine's
+//    pixels/s against the plain LibTorch forward at its best batch (eval,
+//    NoGradGuard: what a LibTorch or PyTorch user gets), measured in the same
+//    run, with the fused engine's GFLOP/s against this core's FMA peak
+//    (measured by a microbenchmark in the same run) and the class agreement
+//    of the two engines on the same pixels;
+//  - end to end on the run's cube (when there is one): the predict stage for
+//    every architecture at 1, 2, 4 ranks. One MPI job of the largest rank
+//    count measures every count on sub-communicators of its ranks, so models
+//    and the cube are opened the same way in each measurement.
+// Models are freshly initialised: inference cost does not depend on the
+// weights, and no training run is needed to measure it.
 #include <boost/program_options.hpp>
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +21,7 @@
 #include <sstream>
 
 #include "inference.hpp"
+#include "kernels/fused_nets.hpp"
 #include "pipeline/cube.hpp"
 #include "pipeline/legend.hpp"
 #include "pipeline/log.hpp"
@@ -65,11 +75,151 @@ std::string quoted(const std::string& s) {
 
 int benchPredict(CommandContext& ctx, const std::vector<int>& counts);
 
+void writeText(const std::string& path, const std::string& text) {
+  {
+    std::ofstream f(path + ".tmp");
+    f << text;
+    f.close();
+    if (!f) throw std::runtime_error("cannot write " + path);
+  }
+  fs::rename(path + ".tmp", path);
+}
+
+using Clock = std::chrono::steady_clock;
+
+// Median and relative spread of `repeats` timings of at least `seconds` each.
+struct Rate {
+  double median = 0, spread = 0;
+};
+Rate medianRate(std::vector<double> rates) {
+  std::sort(rates.begin(), rates.end());
+  Rate out;
+  out.median = rates[rates.size() / 2];
+  out.spread = out.median > 0 ? (rates.back() - rates.front()) / out.median : 0;
+  return out;
+}
+
+template <typename F>
+Rate timeRate(F&& pass, std::int64_t pixelsPerPass, int repeats, double seconds) {
+  std::vector<double> rates;
+  for (int r = 0; r < repeats; ++r) {
+    std::int64_t pixels = 0;
+    const auto t0 = Clock::now();
+    double dt = 0;
+    do {
+      pass();
+      pixels += pixelsPerPass;
+      dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    } while (dt < seconds);
+    rates.push_back(static_cast<double>(pixels) / dt);
+  }
+  return medianRate(std::move(rates));
+}
+
+// The engines part: fused vs plain LibTorch forward, no cube, this process only.
+void benchEngines(CommandContext& ctx) {
+  const Config& cfg = ctx.config;
+  const int periods = 12, bands = 5, threads = cfg.threads();
+  std::vector<std::string> classes;
+  for (int i = 0; i < 15; ++i) classes.push_back("class" + std::to_string(i));
+  std::vector<std::string> models = Classifier::architectures();
+  if (ctx.args.count("model")) models = {ctx.args["model"].as<std::string>()};
+
+  const double peak = fused::measureFmaPeak(0.3);
+  std::printf("cropmap bench predict (engines): %d periods x %d bands, %zu classes, %d thread%s; fused GEMMs: %s "
+              "(LibTorch: %s), element-wise "
+              "%s; FMA peak %.1f GFLOP/s per core (measured); L2 %lld KiB\n",
+              periods, bands, classes.size(), threads, threads == 1 ? "" : "s", fused::gemmPath().c_str(), fused::blasName().c_str(),
+              fused::elementwiseIsa().c_str(), peak, static_cast<long long>(fused::l2CacheBytes() / 1024));
+  std::printf("%-9s %6s %9s %12s %7s %12s %7s %7s %8s %8s %7s %8s\n", "model", "chunk", "chunk KiB", "fused px/s",
+              "spread", "torch px/s", "spread", "batch", "ratio", "GFLOP/s", "%peak", "agree%");
+  std::string json = "[";
+  const std::int64_t n = 4096;
+  std::vector<float> x(static_cast<size_t>(n) * periods * bands), work(x.size());
+  std::uint32_t state = 7;
+  for (auto& v : x) {
+    state = state * 1664525u + 1013904223u;
+    v = 0.3f * static_cast<float>(state >> 8) / static_cast<float>(1u << 24);
+  }
+  for (const auto& name : models) {
+    auto fusedEngine = Classifier::untrained(name, periods, bands, classes, cfg.train.hidden,
+                                             EngineOptions{Engine::Fused, threads, cfg.predict.fused_rows});
+    auto torchEngine =
+        Classifier::untrained(name, periods, bands, classes, cfg.train.hidden, EngineOptions{Engine::Torch, threads, 0});
+    const ModelInfo& info = fusedEngine->info();
+    std::vector<std::int32_t> cls(static_cast<size_t>(n)), stop(static_cast<size_t>(n)), refCls(cls), refStop(stop);
+    std::vector<float> prob(static_cast<size_t>(n)), refProb(prob);
+    // The plain forward's best batch first, then fused and plain forward in
+    // alternating rounds, so load from others on a shared node hits both alike.
+    double best = 0;
+    int bestBatch = 0;
+    for (int batch : {64, 256, 1024, 4096}) {
+      const double r = Classifier::plainForwardRate(name, periods, bands, static_cast<int>(classes.size()),
+                                                    cfg.train.hidden, batch, threads, 0.3);
+      if (r > best) best = r, bestBatch = batch;
+    }
+    std::vector<double> fusedRounds, torchRounds;
+    for (int round = 0; round < 5; ++round) {
+      fusedRounds.push_back(
+          timeRate([&] { fusedEngine->decide(x.data(), n, 0, PixelDecisions{cls.data(), prob.data(), stop.data()}); },
+                   n, 1, 0.3)
+              .median);
+      torchRounds.push_back(Classifier::plainForwardRate(name, periods, bands, static_cast<int>(classes.size()),
+                                                         cfg.train.hidden, bestBatch, threads, 0.3));
+    }
+    const Rate fusedRate = medianRate(fusedRounds), torchRate = medianRate(torchRounds);
+    best = torchRate.median;
+    work = x;
+    torchEngine->decide(work.data(), n, 256, PixelDecisions{refCls.data(), refProb.data(), refStop.data()});
+    std::int64_t agree = 0;
+    for (std::int64_t i = 0; i < n; ++i) agree += cls[static_cast<size_t>(i)] == refCls[static_cast<size_t>(i)] &&
+                                                  stop[static_cast<size_t>(i)] == refStop[static_cast<size_t>(i)];
+    const double gflops = fusedRate.median * info.flopsPerPixel / 1e9;
+    const double share = peak > 0 ? 100.0 * gflops / (peak * threads) : 0;
+    const double agreePct = 100.0 * static_cast<double>(agree) / static_cast<double>(n);
+    std::printf("%-9s %6d %9lld %12.0f %6.1f%% %12.0f %6.1f%% %7d %7.2fx %8.1f %6.1f%% %8.2f\n", name.c_str(),
+                info.rows, static_cast<long long>(info.workingSetBytes / 1024), fusedRate.median,
+                100.0 * fusedRate.spread, best, 100.0 * torchRate.spread, bestBatch, best > 0 ? fusedRate.median / best : 0.0, gflops, share, agreePct);
+    std::fflush(stdout);
+    json += (json.size() > 1 ? ",\n " : "") + json::Object()
+                                                  .field("model", name)
+                                                  .field("threads", threads)
+                                                  .field("fused_rows", info.rows)
+                                                  .field("fused_chunk_bytes", static_cast<long long>(info.workingSetBytes))
+                                                  .field("fused_pixels_per_s", fusedRate.median)
+                                                  .field("fused_spread", fusedRate.spread)
+                                                  .field("torch_pixels_per_s", best)
+                                                  .field("torch_spread", torchRate.spread)
+                                                  .field("torch_best_batch", bestBatch)
+                                                  .field("ratio", best > 0 ? fusedRate.median / best : 0.0)
+                                                  .field("flops_per_pixel", info.flopsPerPixel)
+                                                  .field("fused_gflops", gflops)
+                                                  .field("fma_peak_gflops_per_core", peak)
+                                                  .field("peak_share", share / 100.0)
+                                                  .field("class_agreement", agreePct / 100.0)
+                                                  .text();
+  }
+  json += "]\n";
+  const std::string dir = (fs::path(cfg.run.output) / "bench").string();
+  fs::create_directories(dir);
+  writeText((fs::path(dir) / "predict_engines.json").string(), json);
+  std::printf("written %s\n", (fs::path(dir) / "predict_engines.json").string().c_str());
+}
+
 }  // namespace
 
 int benchPredictOnRanks(CommandContext& ctx) {
   const std::vector<int> counts = parseRanks(ctx.args["ranks"].as<std::string>());
   const int most = *std::max_element(counts.begin(), counts.end());
+  if (!underLauncher()) {
+    benchEngines(ctx);
+    const std::string cube = PredictPaths::fromConfig(ctx.config).cube;
+    if (ctx.args.count("kernel-only")) return 0;
+    if (!fs::exists(cube)) {
+      std::printf("end to end: skipped, no cube at %s (run `cropmap composite` first)\n", cube.c_str());
+      return 0;
+    }
+  }
   if (!underLauncher() && most > 1) {
     // One job of the largest count; the configuration goes along as a file.
     const fs::path dir = fs::path(ctx.config.run.output) / "bench";
@@ -135,7 +285,7 @@ int benchPredict(CommandContext& ctx, const std::vector<int>& counts) {
       MPI_Comm sub = MPI_COMM_NULL;
       CROPMAP_MPI(MPI_Comm_split(world, rank < n ? 0 : MPI_UNDEFINED, rank, &sub));
       if (sub != MPI_COMM_NULL) {
-        auto classifier = Classifier::untrained(name, periods, bands, classes, cfg.train.hidden, cfg.threads());
+        auto classifier = Classifier::untrained(name, periods, bands, classes, cfg.train.hidden, engineOptions(cfg));
         PredictPaths paths = base;
         paths.output = (fs::path(benchDir) / ("predict_" + name + "_np" + std::to_string(n))).string();
         PredictOptions options;
@@ -186,13 +336,7 @@ int benchPredict(CommandContext& ctx, const std::vector<int>& counts) {
   text += "]\n";
   fs::create_directories(benchDir);
   const std::string out = ctx.args.count("json") ? ctx.args["json"].as<std::string>() : (fs::path(benchDir) / "predict.json").string();
-  {
-    std::ofstream f(out + ".tmp");
-    f << text;
-    f.close();
-    if (!f) throw std::runtime_error("cannot write " + out);
-  }
-  fs::rename(out + ".tmp", out);
+  writeText(out, text);
   std::printf("written %s\n", out.c_str());
   return 0;
 }

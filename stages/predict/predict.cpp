@@ -121,7 +121,7 @@ class PredictStage : public BlockStage {
   UnitPlan prepare(const Comm& comm) override {
     if (!fs::exists(paths_.cube))
       throw UsageError(paths_.cube + ": no cube; run `cropmap composite` with the same configuration first");
-    if (!classifierOverride_) owned_ = Classifier::load(paths_.model, cfg_.threads());
+    if (!classifierOverride_) owned_ = Classifier::load(paths_.model, engineOptions(cfg_));
     Classifier& classifier = classifierOverride_ ? *classifierOverride_ : *owned_;
     const ModelInfo& model = classifier.info();
     cube_ = Cube::open(paths_.cube, comm.raw(), false);
@@ -180,7 +180,9 @@ class PredictStage : public BlockStage {
     log::info("predict: ", model.name, " model ", model.path, " on ", cube_.tiles().size(), " tiles, ",
               plan.units.size(), " units of ", plan.blockEdge, " px",
               resumed ? ", " + std::to_string(resumed) + " done before" : "", "; ", comm.size(), " ranks x ",
-              cfg_.threads(), " threads");
+              cfg_.threads(), " threads, ",
+              model.engine == Engine::Fused ? "fused engine, " + std::to_string(model.rows) + " px chunks"
+                                            : "torch engine, batch " + std::to_string(cfg_.predict.batch_size));
     classifier_ = &classifier;
     return plan;
   }

@@ -15,6 +15,7 @@
 #include "pipeline/samples.hpp"
 #include "pipeline/paths.hpp"
 #include "stages/commands.hpp"
+#include "stages/predict/inference.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -130,23 +131,19 @@ int runEvaluate(CommandContext& ctx) {
                      std::to_string(spec.bands) + " bands and " + std::to_string(spec.classes) + " classes; " +
                      info.path + " has " + std::to_string(info.periods) + " x " + std::to_string(info.bands) +
                      " and " + std::to_string(info.classes()) + " classes (or other class names)");
-  reader.setNormalisation(lm.meta.bandMean, lm.meta.bandStd);
+  // The classifier normalises with the model's statistics itself (the torch
+  // engine with the reader's arithmetic), so the reader hands over physical values.
+  reader.setNormalisation(std::vector<double>(static_cast<size_t>(info.bands), 0.0),
+                          std::vector<double>(static_cast<size_t>(info.bands), 1.0));
+  auto classifier = mapping::Classifier::load(modelPath, mapping::engineOptions(ctx.config));
 
   const auto slice = contiguousSlice(reader.rows(split), rank, size);
   SampleRows rows = reader.readRange(split, slice.first, slice.second);
   std::vector<std::int32_t> pred(static_cast<size_t>(rows.n)), stop(static_cast<size_t>(rows.n));
-  {
-    torch::NoGradGuard g;
-    auto x = torch::from_blob(rows.x.data(), {rows.n, rows.periods, rows.bands}, torch::kFloat);
-    const std::int64_t chunk = 4096;
-    for (std::int64_t b0 = 0; b0 < rows.n; b0 += chunk) {
-      const std::int64_t k = std::min(chunk, rows.n - b0);
-      auto p = predict(lm.model->forward(x.narrow(0, b0, k)));
-      auto c = p.classes.to(torch::kInt).contiguous(), s = p.stopStep.to(torch::kInt).contiguous();
-      std::copy(c.data_ptr<int>(), c.data_ptr<int>() + k, pred.begin() + b0);
-      std::copy(s.data_ptr<int>(), s.data_ptr<int>() + k, stop.begin() + b0);
-    }
-  }
+  std::vector<float> prob(static_cast<size_t>(rows.n));
+  if (rows.n > 0)
+    classifier->decide(rows.x.data(), rows.n, ctx.config.predict.batch_size,
+                       mapping::PixelDecisions{pred.data(), prob.data(), stop.data()});
   const Comm all(comm);
   auto allY = all.gatherv(rows.y, "evaluate: labels");
   auto allPred = all.gatherv(pred, "evaluate: predictions");
@@ -164,7 +161,8 @@ int runEvaluate(CommandContext& ctx) {
 
   json::Object root;
   root.field("model", modelPath).field("model_type", spec.name).field("samples_file", info.path).field("split", split)
-      .field("level", info.level).field("epoch", static_cast<long long>(lm.meta.epoch));
+      .field("level", info.level).field("epoch", static_cast<long long>(lm.meta.epoch))
+      .field("engine", ctx.config.predict.engine);
   root.raw("pixel", reportJson(pixelReport, pixel, names));
   std::string text = "cropmap evaluate: " + spec.name + " (" + modelPath + ") on /" + split + " of " + info.path + "\n\n";
   text += reportText(level + "-level", pixelReport, pixel, names);

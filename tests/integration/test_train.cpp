@@ -1,6 +1,7 @@
 // cropmap train + evaluate on generated, learnable sample tables, through the
 // real binary: every model beats the majority-class rate, lstm reaches 90 %,
-// resume equals an uninterrupted run, and bad inputs exit 2 with clear messages.
+// resume equals an uninterrupted run, the fused and torch engines score the
+// trained models identically, and bad inputs exit 2 with clear messages.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -74,6 +75,14 @@ void trainAndCheck(const std::string& model, const std::string& trainYaml, int r
     EXPECT_LE(step, 11.0);
     EXPECT_NE(report.find("\"mean_step_period_start\": \"2022-"), std::string::npos);
   }
+  // The trained model through the LibTorch reference engine: the same
+  // decisions (classes, earlyrnn stopping periods), so the same scores.
+  EXPECT_NE(report.find("\"engine\": \"fused\""), std::string::npos);
+  auto ref = test::runCropmapMpi(ranks, "evaluate --config " + r.config + " --set predict.engine=torch");
+  ASSERT_EQ(ref.exitCode, 0) << ref.output;
+  const auto refReport = test::readFile(r.dir + "/train/report.json");
+  EXPECT_NE(refReport.find("\"engine\": \"torch\""), std::string::npos);
+  EXPECT_EQ(report.substr(report.find("\"pixel\":")), refReport.substr(refReport.find("\"pixel\":")));
 }
 
 }  // namespace

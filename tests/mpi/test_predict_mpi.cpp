@@ -114,7 +114,7 @@ PredictReport runOn(int n, const std::string& dir, const std::string& cube, cons
     PredictPaths paths;
     paths.cube = cube;
     paths.output = dir + "/out_" + model + "_np" + std::to_string(n);
-    auto classifier = Classifier::untrained(model, kP, kB, {"a", "b", "c", "d", "e"}, {32, 16}, 1);
+    auto classifier = Classifier::untrained(model, kP, kB, {"a", "b", "c", "d", "e"}, {32, 16}, EngineOptions{Engine::Fused, 1, 64});
     r = runPredict(cfg, paths, PredictOptions{}, sub, classifier.get());
     MPI_Comm_free(&sub);
   }
@@ -207,7 +207,7 @@ TEST(Predict, EarlyStoppingBandAndResumeSkipsCompleteStage) {
   paths.cube = cube;
   paths.output = dir + "/out_earlyrnn_np" + std::to_string(worldSize());
   const auto before = fs::last_write_time(paths.output + "/maps/33UVP.tif");
-  auto classifier = Classifier::untrained("earlyrnn", kP, kB, {"a", "b", "c", "d", "e"}, {32, 16}, 1);
+  auto classifier = Classifier::untrained("earlyrnn", kP, kB, {"a", "b", "c", "d", "e"}, {32, 16}, EngineOptions{Engine::Fused, 1, 64});
   PredictOptions options;
   options.resume = true;
   const PredictReport r = runPredict(cfg, paths, options, MPI_COMM_WORLD, classifier.get());
