@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       trainCommand(),
       evaluateCommand(),
       predictCommand(),
+      reportCommand(),
       runCommand(),
       benchCommand(),
   };
