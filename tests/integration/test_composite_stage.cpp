@@ -339,7 +339,7 @@ TEST(CompositeStage, CubeOpensInXarrayAndNcdump) {
 
   auto header = test::runCommand("ncdump -h " + cube);
   ASSERT_EQ(header.exitCode, 0) << header.output.substr(0, 3000);
-  for (const char* want : {"group: 33UVP", "ushort reflectance(period, band, y, x)", "double x(x)", "double y(y)",
+  for (const char* want : {"33UVP {", "ushort reflectance(period, band, y, x)", "double x(x)", "double y(y)",
                            "double period(period)", "period:units = \"days since 1970-01-01 00:00:00\"",
                            "double period_bounds(period, bnds)", "reflectance:_FillValue = 65535US",
                            "reflectance:grid_mapping = \"spatial_ref\"", "spatial_ref:crs_wkt",
