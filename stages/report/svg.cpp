@@ -122,7 +122,8 @@ std::string confusionHeatmap(const std::vector<std::string>& classes, const std:
   const double label = std::min(220.0, 7.0 * static_cast<double>(longest) + 10);
   const double cell = k > 12 ? 30 : 40;
   const double top = label + 24, left = label + 10;
-  const double w = left + cell * static_cast<double>(k) + 10, h = top + cell * static_cast<double>(k) + 30;
+  // Column labels lean right at 60 degrees: room for the last one.
+  const double w = left + cell * static_cast<double>(k) + 0.5 * label + 10, h = top + cell * static_cast<double>(k) + 30;
   std::ostringstream s;
   s << "<svg class=\"chart heatmap\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << fmt(w, 0) << "\" height=\""
     << fmt(h, 0) << "\" viewBox=\"0 0 " << fmt(w, 0) << " " << fmt(h, 0)
