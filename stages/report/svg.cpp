@@ -76,12 +76,16 @@ std::string lineChart(const LineChart& c) {
   s << "<text x=\"" << left << "\" y=\"16\" class=\"t\">" << escape(c.title) << "</text>\n";
   // Grid and y ticks.
   for (double v = std::ceil(lo / step) * step; v <= hi + 1e-12; v += step) {
+    if (std::abs(v) < step * 1e-9) v = 0;  // no "-0.0"
     s << "<line x1=\"" << fmt(left) << "\" x2=\"" << fmt(left + pw) << "\" y1=\"" << fmt(Y(v)) << "\" y2=\""
       << fmt(Y(v)) << "\" class=\"grid\"/><text x=\"" << fmt(left - 6) << "\" y=\"" << fmt(Y(v) + 4)
       << "\" text-anchor=\"end\">" << fmt(v, dec) << "</text>\n";
   }
-  // x ticks: at most about 12 labels.
-  const size_t every = std::max<size_t>(1, (c.xTicks.size() + 11) / 12);
+  // x ticks: every k-th label, so that labels (about 6.5 px a character) never overlap.
+  size_t longest = 1;
+  for (const auto& t : c.xTicks) longest = std::max(longest, t.size());
+  const double spacing = n > 1 ? pw / static_cast<double>(n - 1) : pw;
+  const size_t every = std::max<size_t>(1, static_cast<size_t>(std::ceil((6.5 * static_cast<double>(longest) + 8) / spacing)));
   for (size_t i = 0; i < c.xTicks.size(); i += every)
     s << "<text x=\"" << fmt(X(i)) << "\" y=\"" << fmt(top + ph + 16) << "\" text-anchor=\"middle\">"
       << escape(c.xTicks[i]) << "</text>\n";
