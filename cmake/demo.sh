@@ -11,4 +11,9 @@ echo "== cropmap version"
 echo "== cropmap config --config $config"
 "$cm" config --config "$config"
 echo "== $mpiexec -n 2 cropmap run --config $config"
-"$mpiexec" -n 2 "$cm" run --config "$config"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+"$mpiexec" -n 2 "$cm" run --config "$config" | tee "$log"
+report=$(awk '$1 == "report" && $2 ~ /index\.html$/ {print $2}' "$log" | tail -n 1)
+[ -n "$report" ] || { echo "demo: the run printed no report path" >&2; exit 1; }
+echo "== report (open in a browser): $report"

@@ -11,6 +11,9 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp libblas-dev libgloo-dev
   libboost-program-options-dev libyaml-cpp-dev libgtest-dev
   slurm-wlm munge
+  # format checks of the tests: GDAL's COG validator, xarray/netCDF on the
+  # cube, a headless browser for the HTML report
+  python3-gdal python3-xarray python3-h5netcdf netcdf-bin chromium
 )
 
 missing=()

@@ -1,6 +1,11 @@
 #include "cube.hpp"
 
+#include <gdal_priv.h>
+#include <ogr_spatialref.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 
 namespace cropmap {
 
@@ -19,9 +24,140 @@ TileGrid readGrid(const h5::Group& g, const std::string& name) {
   return t;
 }
 
+// Coordinate datasets a layer must not be named after.
+bool reservedName(const std::string& n) {
+  return n == "reflectance" || n == "valid" || n == "x" || n == "y" || n == "period" || n == "period_bounds" ||
+         n == "bnds" || n == "band" || n == "band_offset" || n == "spatial_ref";
+}
+
+// Days from 1970-01-01 to a proleptic Gregorian date (eras of 400 years,
+// March-based years so the leap day comes last).
+double daysSinceEpoch(const std::string& iso, const std::string& where) {
+  int y = 0, m = 0, d = 0;
+  if (std::sscanf(iso.c_str(), "%d-%d-%d", &y, &m, &d) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
+    throw h5::Error(where + ": period date '" + iso + "' is not YYYY-MM-DD");
+  y -= m <= 2;
+  const long era = (y >= 0 ? y : y - 399) / 400;
+  const long yoe = y - era * 400;
+  const long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return static_cast<double>(era * 146097 + doe - 719468);
+}
+
+// CF grid-mapping attributes for the projections of Sentinel-2 tiles (UTM,
+// i.e. transverse Mercator); other projections keep crs_wkt only, which CF
+// 1.8 readers and GDAL take as well.
+void cfProjectionAttrs(h5::Dataset& gm, const std::string& wkt) {
+  OGRSpatialReference srs;
+  if (srs.importFromWkt(wkt.c_str()) != OGRERR_NONE || !srs.IsProjected()) return;
+  const char* proj = srs.GetAttrValue("PROJECTION");
+  if (!proj || std::strcmp(proj, SRS_PT_TRANSVERSE_MERCATOR) != 0) return;
+  gm.setAttr("grid_mapping_name", "transverse_mercator");
+  gm.setAttr("longitude_of_central_meridian", srs.GetNormProjParm(SRS_PP_CENTRAL_MERIDIAN, 0.0));
+  gm.setAttr("latitude_of_projection_origin", srs.GetNormProjParm(SRS_PP_LATITUDE_OF_ORIGIN, 0.0));
+  gm.setAttr("scale_factor_at_central_meridian", srs.GetNormProjParm(SRS_PP_SCALE_FACTOR, 1.0));
+  gm.setAttr("false_easting", srs.GetNormProjParm(SRS_PP_FALSE_EASTING, 0.0));
+  gm.setAttr("false_northing", srs.GetNormProjParm(SRS_PP_FALSE_NORTHING, 0.0));
+}
+
 }  // namespace
 
 Cube::~Cube() = default;
+
+// The coordinate variables of one tile group (collective: every rank creates
+// the same objects; rank 0 writes their values).
+void Cube::writeCfCoordinates(TileData& d, const TileGrid& t) {
+  int rank = 0;
+  MPI_Comm_rank(comm_, &rank);
+  const bool writer = rank == 0;
+  const auto& gt = t.geotransform;
+  const hsize_t P = layout_.periods.size(), B = layout_.bands.size();
+  const hsize_t H = static_cast<hsize_t>(t.height), W = static_cast<hsize_t>(t.width);
+  const std::string where = d.group.where();
+
+  std::vector<double> xs(W), ys(H);
+  for (hsize_t i = 0; i < W; ++i) xs[i] = gt[0] + (static_cast<double>(i) + 0.5) * gt[1];
+  for (hsize_t j = 0; j < H; ++j) ys[j] = gt[3] + (static_cast<double>(j) + 0.5) * gt[5];
+  d.x = d.group.createDataset<double>("x", {W}, {}, 0.0);
+  d.x.writeAll(H5T_NATIVE_DOUBLE, xs.data(), writer);
+  d.y = d.group.createDataset<double>("y", {H}, {}, 0.0);
+  d.y.writeAll(H5T_NATIVE_DOUBLE, ys.data(), writer);
+  for (auto* c : {&d.x, &d.y}) {
+    const bool isX = c == &d.x;
+    c->makeDimensionScale(isX ? "x" : "y");
+    c->setAttr("standard_name", isX ? "projection_x_coordinate" : "projection_y_coordinate");
+    c->setAttr("long_name", isX ? "x coordinate of pixel centre" : "y coordinate of pixel centre");
+    c->setAttr("units", "m");
+    c->setAttr("axis", isX ? "X" : "Y");
+  }
+
+  // A dimension without a variable, in netCDF-4's own spelling of it.
+  h5::Dataset bnds = d.group.createDataset<float>("bnds", {2}, {}, 0.0f);
+  bnds.makeDimensionScale("This is a netCDF dimension but not a netCDF variable.         2");
+
+  std::vector<double> starts(P), bounds(2 * P);
+  for (hsize_t p = 0; p < P; ++p) {
+    starts[p] = bounds[2 * p] = daysSinceEpoch(layout_.periods[p], where);
+    bounds[2 * p + 1] = p < layout_.periodEnds.size() ? daysSinceEpoch(layout_.periodEnds[p], where) : starts[p];
+  }
+  h5::Dataset period = d.group.createDataset<double>("period", {P}, {}, 0.0);
+  period.writeAll(H5T_NATIVE_DOUBLE, starts.data(), writer);
+  period.makeDimensionScale("period");
+  period.setAttr("standard_name", "time");
+  period.setAttr("long_name", "start of the compositing period");
+  period.setAttr("units", "days since 1970-01-01 00:00:00");
+  period.setAttr("calendar", "proleptic_gregorian");
+  period.setAttr("axis", "T");
+  period.setAttr("bounds", "period_bounds");
+  h5::Dataset periodBounds = d.group.createDataset<double>("period_bounds", {P, 2}, {}, 0.0);
+  periodBounds.writeAll(H5T_NATIVE_DOUBLE, bounds.data(), writer);
+  periodBounds.attachScale(period, 0);
+  periodBounds.attachScale(bnds, 1);
+
+  // Band names as fixed-length strings: parallel HDF5 writes no
+  // variable-length data.
+  size_t longest = 1;
+  for (const auto& b : layout_.bands) longest = std::max(longest, b.size() + 1);
+  h5::Handle strType(H5Tcopy(H5T_C_S1), H5Tclose);
+  if (strType.id() < 0 || H5Tset_size(strType.id(), longest) < 0 || H5Tset_strpad(strType.id(), H5T_STR_NULLTERM) < 0)
+    throw h5::Error(where + ": cannot make the band name type");
+  std::vector<char> names(B * longest, '\0');
+  for (hsize_t b = 0; b < B; ++b) std::memcpy(&names[b * longest], layout_.bands[b].data(), layout_.bands[b].size());
+  h5::Dataset band = d.group.createDataset("band", h5::DatasetSpec{strType.id(), {B}, {}, nullptr, h5::FillTime::alloc});
+  band.writeAll(strType.id(), names.data(), writer);
+  band.makeDimensionScale("band");
+  band.setAttr("long_name", "spectral band or index");
+  // xarray decodes fixed-length byte strings to text when told their encoding.
+  band.setAttr("_Encoding", "utf-8");
+  h5::Dataset offsets = d.group.createDataset<double>("band_offset", {B}, {}, 0.0);
+  offsets.writeAll(H5T_NATIVE_DOUBLE, layout_.bandOffsets.data(), writer);
+  offsets.attachScale(band, 0);
+  offsets.setAttr("long_name", "offset added to reflectance per band (spectral indices are stored shifted)");
+  offsets.setAttr("units", "1");
+
+  h5::Dataset gm = d.group.createDataset<std::int32_t>("spatial_ref", {}, {}, 0);
+  gm.setAttr("crs_wkt", t.crsWkt);
+  gm.setAttr("spatial_ref", t.crsWkt);
+  char gtText[256];
+  std::snprintf(gtText, sizeof gtText, "%.17g %.17g %.17g %.17g %.17g %.17g", gt[0], gt[1], gt[2], gt[3], gt[4], gt[5]);
+  gm.setAttr("GeoTransform", gtText);
+  cfProjectionAttrs(gm, t.crsWkt);
+
+  d.reflectance.attachScale(period, 0);
+  d.reflectance.attachScale(band, 1);
+  d.reflectance.attachScale(d.y, 2);
+  d.reflectance.attachScale(d.x, 3);
+  d.reflectance.setTypedAttr<std::uint16_t>("_FillValue", {layout_.fillValue});
+  d.reflectance.setAttr("units", "1");
+  d.reflectance.setAttr("long_name", "composited surface reflectance (indices: plus band_offset)");
+  d.reflectance.setAttr("grid_mapping", "spatial_ref");
+  d.valid.attachScale(period, 0);
+  d.valid.attachScale(d.y, 1);
+  d.valid.attachScale(d.x, 2);
+  d.valid.setAttr("long_name", "clear observations in the period (0: filled by interpolation)");
+  d.valid.setAttr("units", "1");
+  d.valid.setAttr("grid_mapping", "spatial_ref");
+}
 
 Cube Cube::create(const std::string& path, MPI_Comm comm, const CubeLayout& layout,
                   const std::vector<TileGrid>& tiles) {
@@ -47,6 +183,8 @@ Cube Cube::create(const std::string& path, MPI_Comm comm, const CubeLayout& layo
   for (const auto& t : tiles) names.push_back(t.name);
   root.setAttr("tiles", names);
   root.setAttr("config", layout.configYaml);
+  root.setAttr("Conventions", "CF-1.8");
+  root.setAttr("title", "cropmap composite cube");
 
   const hsize_t P = layout.periods.size(), B = layout.bands.size(), ch = static_cast<hsize_t>(layout.chunk);
   h5::Group tilesGroup = root.createGroup("tiles");
@@ -67,6 +205,7 @@ Cube Cube::create(const std::string& path, MPI_Comm comm, const CubeLayout& layo
     d.reflectance.setAttr("scale_factor", layout.scaleFactor);
     d.valid = d.group.createDataset<std::uint8_t>("valid", {P, H, W}, {P, ch, ch}, std::uint8_t{0},
                                                   h5::FillTime::never);
+    c.writeCfCoordinates(d, t);
     c.data_.emplace(t.name, std::move(d));
   }
   c.file_.flush();
@@ -99,6 +238,8 @@ Cube Cube::open(const std::string& path, MPI_Comm comm, bool writable) {
     c.tiles_.push_back(readGrid(d.group, name));
     d.reflectance = d.group.openDataset("reflectance");
     d.valid = d.group.openDataset("valid");
+    d.x = d.group.openDataset("x");
+    d.y = d.group.openDataset("y");
     c.data_.emplace(name, std::move(d));
   }
   return c;
@@ -164,19 +305,30 @@ void Cube::readValid(const std::string& tile, const Window& w, std::uint8_t* d, 
 // ---------------------------------------------------------------------------
 // Layers
 
-void Cube::createLayerImpl(const std::string& name, hid_t type, const void* fill) {
-  if (name == "reflectance" || name == "valid") throw h5::Error(path() + ": '" + name + "' is not a layer name");
+void Cube::createLayerImpl(const std::string& name, hid_t type, const void* fill, const LayerAttrs& attrs) {
+  if (reservedName(name)) throw h5::Error(path() + ": '" + name + "' is not a layer name");
   const hsize_t ch = static_cast<hsize_t>(layout_.chunk);
   for (const auto& t : tiles_) {
     TileData& d = data(t.name);
     d.layers.erase(name);
-    if (d.group.exists(name)) d.group.unlink(name);
-    d.layers.emplace(name, d.group.createDataset(name, h5::DatasetSpec{type,
-                                                                       {static_cast<hsize_t>(t.height),
-                                                                        static_cast<hsize_t>(t.width)},
-                                                                       {ch, ch},
-                                                                       fill,
-                                                                       h5::FillTime::alloc}));
+    if (d.group.exists(name)) {
+      // Detached first, so the coordinates keep no reference to a deleted dataset.
+      h5::Dataset old = d.group.openDataset(name);
+      old.detachScale(d.y, 0);
+      old.detachScale(d.x, 1);
+      old = h5::Dataset();
+      d.group.unlink(name);
+    }
+    h5::Dataset l = d.group.createDataset(
+        name, h5::DatasetSpec{type, {static_cast<hsize_t>(t.height), static_cast<hsize_t>(t.width)}, {ch, ch}, fill,
+                              h5::FillTime::alloc});
+    l.attachScale(d.y, 0);
+    l.attachScale(d.x, 1);
+    l.setAttr("grid_mapping", "spatial_ref");
+    if (!attrs.longName.empty()) l.setAttr("long_name", attrs.longName);
+    if (!attrs.units.empty()) l.setAttr("units", attrs.units);
+    if (!attrs.flagMeanings.empty()) l.setAttr("flag_meanings", attrs.flagMeanings);
+    d.layers.emplace(name, std::move(l));
   }
   file_.flush();
 }

@@ -5,6 +5,14 @@
 //                          period_ends, bands, band_offsets, scale_factor, fill_value,
 //                          chunk, tiles, config (YAML text)
 //   /tiles/<T>             attrs crs_wkt, epsg, geotransform, width, height
+//
+// Each tile group is also a netCDF-4 / CF-1.8 group (xarray, ncdump, GDAL's
+// netCDF driver open it): dimension scales x, y (pixel-centre map
+// coordinates), period (days since 1970-01-01 with period_bounds), band
+// (names), a band_offset(band) variable, the grid mapping spatial_ref (scalar,
+// crs_wkt / spatial_ref / GeoTransform), and CF attributes (_FillValue,
+// scale_factor, units, long_name, grid_mapping) on reflectance, valid and
+// every layer. Reflectance = stored * scale_factor + band_offset[band].
 //   /tiles/<T>/reflectance uint16 [P, B, H, W] chunked [P, B, c, c]; value =
 //                          stored * scale_factor + band_offsets[b]; fill_value = no data
 //   /tiles/<T>/valid       uint8 [P, H, W]: clear observations per period (0 = filled by interpolation)
@@ -47,7 +55,7 @@ struct CubeLayout {
 class Cube {
  public:
   static constexpr const char* kFormat = "cropmap-cube";
-  static constexpr int kFormatVersion = 1;
+  static constexpr int kFormatVersion = 2;  // 2: CF / netCDF-4 coordinates
 
   Cube() = default;
   Cube(Cube&&) = default;
@@ -83,9 +91,25 @@ class Cube {
   // Per-pixel layers [H, W] of later stages. createLayer is collective and
   // creates the dataset in every tile (replacing an existing one), filled
   // with `fill` so that pixels a stage never touches read as "none".
+  // `attrs` become the layer's CF attributes (flag values in the layer's
+  // type), next to _FillValue = fill and grid_mapping.
+  struct LayerAttrs {
+    std::string longName, units, flagMeanings;
+    std::vector<std::int64_t> flagValues;
+  };
   template <class T>
-  void createLayer(const std::string& name, T fill) {
-    createLayerImpl(name, h5::nativeType<T>(), &fill);
+  void createLayer(const std::string& name, T fill, const LayerAttrs& attrs = {}) {
+    createLayerImpl(name, h5::nativeType<T>(), &fill, attrs);
+    for (const auto& t : tiles_) {
+      h5::Dataset& d = layer(t.name, name);
+      d.setTypedAttr<T>("_FillValue", {fill});
+      if (!attrs.flagValues.empty()) {
+        std::vector<T> flags;
+        for (auto v : attrs.flagValues) flags.push_back(static_cast<T>(v));
+        d.setTypedAttr<T>("flag_values", flags);
+      }
+    }
+    file_.flush();
   }
   bool hasLayer(const std::string& name) const;
   template <class T>
@@ -125,9 +149,11 @@ class Cube {
   struct TileData {
     h5::Group group;
     h5::Dataset reflectance, valid;
+    h5::Dataset x, y;  // dimension scales, attached to every layer
     std::map<std::string, h5::Dataset> layers;
   };
-  void createLayerImpl(const std::string& name, hid_t type, const void* fill);
+  void createLayerImpl(const std::string& name, hid_t type, const void* fill, const LayerAttrs& attrs);
+  void writeCfCoordinates(TileData& d, const TileGrid& t);
   h5::Dataset& layer(const std::string& tile, const std::string& name);
   void checkAligned(const std::string& tile, const Window& w, const std::string& what) const;
   TileData& data(const std::string& tile);

@@ -1,5 +1,7 @@
 #include "h5.hpp"
 
+#include <hdf5_hl.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -319,6 +321,27 @@ void Dataset::io(bool writing, const std::vector<hsize_t>& offset, const std::ve
     check(H5Dwrite(id(), memType, mspace.id(), fspace.id(), xfer.id(), data), where_, op.c_str());
   else
     check(H5Dread(id(), memType, mspace.id(), fspace.id(), xfer.id(), data), where_, op.c_str());
+}
+
+void Dataset::writeAll(hid_t memType, const void* data, bool writer) {
+  const auto d = dims();
+  std::vector<hsize_t> count = d;
+  if (!writer) count.assign(d.size(), 0);
+  io(true, std::vector<hsize_t>(d.size(), 0), count, memType, const_cast<void*>(data), Transfer::collective);
+}
+
+void Dataset::makeDimensionScale(const std::string& name) {
+  check(H5DSset_scale(id(), name.c_str()), where_, "H5DSset_scale");
+}
+
+void Dataset::attachScale(const Dataset& scale, unsigned dim) {
+  check(H5DSattach_scale(id(), scale.id(), dim), where_ + " dimension " + std::to_string(dim) + " <- " + scale.where(),
+        "H5DSattach_scale");
+}
+
+void Dataset::detachScale(const Dataset& scale, unsigned dim) {
+  check(H5DSdetach_scale(id(), scale.id(), dim), where_ + " dimension " + std::to_string(dim) + " <- " + scale.where(),
+        "H5DSdetach_scale");
 }
 
 // ---------------------------------------------------------------------------

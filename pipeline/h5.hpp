@@ -112,6 +112,12 @@ class Object {
   void setAttr(const std::string& name, std::int64_t value);
   void setAttr(const std::string& name, int value) { setAttr(name, static_cast<std::int64_t>(value)); }
   void setAttr(const std::string& name, const std::vector<std::int64_t>& values);
+  // A one-element or list attribute of the element type T itself (CF wants
+  // _FillValue and flag_values in the variable's own type).
+  template <class T>
+  void setTypedAttr(const std::string& name, const std::vector<T>& values) {
+    writeAttr(name, nativeType<T>(), nativeType<T>(), {static_cast<hsize_t>(values.size())}, values.data());
+  }
 
   std::string attrString(const std::string& name) const;
   std::vector<std::string> attrStrings(const std::string& name) const;
@@ -158,6 +164,18 @@ class Dataset : public Object {
             Transfer mode = Transfer::independent) const {
     const_cast<Dataset*>(this)->io(false, offset, count, nativeType<T>(), data, mode);
   }
+  // Writes the whole dataset from `data` (of memType) collectively; ranks
+  // other than the writer take part with an empty selection.
+  void writeAll(hid_t memType, const void* data, bool writer);
+
+  // Dimension scales (netCDF-4 dimensions). Collective in a parallel file.
+  // makeDimensionScale turns this dataset into the scale of dimension `name`;
+  // attachScale attaches `scale` to dimension `dim` of this dataset and
+  // detachScale undoes it (before the dataset is unlinked).
+  void makeDimensionScale(const std::string& name);
+  void attachScale(const Dataset& scale, unsigned dim);
+  void detachScale(const Dataset& scale, unsigned dim);
+
   // Whole rows (along the first dimension) given as ascending, disjoint runs
   // (first row, rows), read in one call into `data` in row order. No runs
   // selects nothing (a rank without rows still takes part in a collective read).

@@ -18,6 +18,7 @@ Command sampleCommand();     // stages/sample/sample.cpp
 Command trainCommand();      // stages/train/trainer.cpp
 Command evaluateCommand();   // stages/train/evaluate.cpp
 Command predictCommand();    // stages/predict/predict.cpp
+Command reportCommand();     // stages/report/report.cpp
 Command runCommand();        // stages/run/run.cpp
 Command benchCommand();      // stages/bench/bench.cpp
 Command planCommand();       // stages/plan/plan_command.cpp

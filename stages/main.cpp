@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       trainCommand(),
       evaluateCommand(),
       predictCommand(),
+      reportCommand(),
       runCommand(),
       benchCommand(),
       planCommand(),

@@ -3,6 +3,7 @@
 #include <ogr_geometry.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -288,8 +289,20 @@ class LabelsStage : public BlockStage {
 
   // Collective: the layers, the legend group and the ledger, replacing earlier ones.
   void createOutputs(const std::vector<WorkUnit>& units, const std::string& settings) {
-    cube_.createLayer<std::int16_t>("label", -1);
-    cube_.createLayer<std::int64_t>("parcel", 0);
+    {
+      // CF flags: one meaning per class id, spaces made underscores (CF
+      // separates meanings by blanks).
+      Cube::LayerAttrs label{"crop class of the legend (/legend class_names); -1 none", "1", "", {}};
+      const auto names = legend_->classNames(cfg_.labels.level);
+      for (size_t k = 0; k < names.size(); ++k) {
+        std::string m = names[k];
+        std::replace_if(m.begin(), m.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }, '_');
+        label.flagMeanings += (k ? " " : "") + m;
+        label.flagValues.push_back(static_cast<std::int64_t>(k));
+      }
+      cube_.createLayer<std::int16_t>("label", -1, label);
+    }
+    cube_.createLayer<std::int64_t>("parcel", 0, {"parcel id of the register (0: no parcel)", "", "", {}});
     h5::Group root = cube_.root();
     root.setAttr("labels_settings", settings);
     h5::Group lg = root.openOrCreateGroup("legend");

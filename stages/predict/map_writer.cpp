@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
 
 #include "pipeline/gdal_io.hpp"
+#include "pipeline/json.hpp"
+#include "pipeline/markup.hpp"
 
 namespace cropmap::mapping {
 
@@ -30,20 +33,6 @@ namespace {
 gdal::GeoTransform windowTransform(const TileGrid& g, const Window& w) {
   const auto& t = g.geotransform;
   return {t[0] + w.col0 * t[1] + w.row0 * t[2], t[1], t[2], t[3] + w.col0 * t[4] + w.row0 * t[5], t[4], t[5]};
-}
-
-std::string xmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 std::string joined(const std::vector<std::string>& v, const char* sep) {
@@ -168,10 +157,16 @@ void assembleTile(const TileGrid& grid, const std::vector<std::pair<Window, std:
                 context + ": set metadata");
   gdal::check(vrt->SetMetadataItem("TILE", grid.name.c_str()), context + ": set metadata");
 
+  writeMapFile(vrt.get(), style.format, style.compress, "NEAREST", finalPath);
+}
+
+void writeMapFile(GDALDataset* src, const std::string& format, const std::string& compressOption,
+                  const std::string& resampling, const std::string& finalPath) {
+  const int width = src->GetRasterXSize(), height = src->GetRasterYSize();
   fs::create_directories(fs::path(finalPath).parent_path());
   const std::string tmp = gdal::temporaryName(finalPath);
   gdal::removeFile(tmp);
-  std::string compress = style.compress;
+  std::string compress = compressOption;
   std::transform(compress.begin(), compress.end(), compress.begin(), ::toupper);
   // PHOTOMETRIC=MINISBLACK keeps the palette (GDAL still writes the colour
   // map) but stops GeoTIFF from declaring band 2 an alpha channel, which it
@@ -185,24 +180,25 @@ void assembleTile(const TileGrid& grid, const std::vector<std::pair<Window, std:
     extra.insert(extra.begin(), common.begin(), common.end());
     return extra;
   };
-  // Nearest-neighbour overview factors: class ids must never be averaged.
+  // Overview factors down to less than a block. Class maps use nearest
+  // neighbour: class ids must never be averaged.
   auto buildOverviews = [&](GDALDataset* ds, int smallest, const std::string& what) {
     std::vector<int> levels;
-    for (int f = 2; std::max(grid.width, grid.height) / (f / 2) > smallest; f *= 2) levels.push_back(f);
+    for (int f = 2; std::max(width, height) / (f / 2) > smallest; f *= 2) levels.push_back(f);
     if (!levels.empty())
-      gdal::check(ds->BuildOverviews("NEAREST", static_cast<int>(levels.size()), levels.data(), 0, nullptr, nullptr,
-                                     nullptr, nullptr),
+      gdal::check(ds->BuildOverviews(resampling.c_str(), static_cast<int>(levels.size()), levels.data(), 0, nullptr,
+                                     nullptr, nullptr, nullptr),
                   what + ": build overviews");
     return !levels.empty();
   };
   const std::string ovrSource = tmp + ".ovr-source.tif";
   try {
-    if (style.format == "cog") {
-      auto src = gdal::createCopy("GTiff", ovrSource, vrt.get(),
+    if (format == "cog") {
+      auto ovr = gdal::createCopy("GTiff", ovrSource, src,
                                   {"COMPRESS=LZW", "PHOTOMETRIC=MINISBLACK", "BIGTIFF=IF_SAFER", "TILED=YES",
                                    "BLOCKXSIZE=512", "BLOCKYSIZE=512"});
-      buildOverviews(src.get(), 512, ovrSource);
-      auto out = gdal::createCopy("GTiff", tmp, src.get(),
+      buildOverviews(ovr.get(), 512, ovrSource);
+      auto out = gdal::createCopy("GTiff", tmp, ovr.get(),
                                   with({"BLOCKXSIZE=512", "BLOCKYSIZE=512", "COPY_SRC_OVERVIEWS=YES"}));
       // A TIFF holds a colour map only for one sample plus at most one extra:
       // with the stop band the palette lives in the .aux.xml sidecar, which a
@@ -210,25 +206,144 @@ void assembleTile(const TileGrid& grid, const std::vector<std::pair<Window, std:
       // sidecar, written when the file is open read-only; the COG layout of
       // the TIFF is untouched).
       gdal::close(out, tmp);
-      auto written = gdal::openRaster(tmp);
-      if (!written->GetRasterBand(1)->GetColorTable()) {
-        styleClassBand(written->GetRasterBand(1), style, tmp);
-        gdal::close(written, tmp);
+      const GDALColorTable* palette = src->GetRasterBand(1)->GetColorTable();
+      if (palette) {
+        auto written = gdal::openRaster(tmp);
+        GDALRasterBand* band = written->GetRasterBand(1);
+        if (!band->GetColorTable()) {
+          gdal::check(band->SetColorTable(const_cast<GDALColorTable*>(palette)), tmp + ": set colour table");
+          if (char** names = src->GetRasterBand(1)->GetCategoryNames())
+            gdal::check(band->SetCategoryNames(names), tmp + ": set class names");
+          gdal::close(written, tmp);
+        }
       }
-      gdal::close(src, ovrSource);
+      gdal::close(ovr, ovrSource);
       gdal::removeFile(ovrSource);
     } else {
-      auto out = gdal::createCopy("GTiff", tmp, vrt.get(), with({"BLOCKXSIZE=256", "BLOCKYSIZE=256"}));
+      auto out = gdal::createCopy("GTiff", tmp, src, with({"BLOCKXSIZE=256", "BLOCKYSIZE=256"}));
       buildOverviews(out.get(), 256, tmp);
       gdal::close(out, tmp);
     }
-    vrt.reset();
     gdal::commitRaster(tmp, finalPath);
   } catch (...) {
     gdal::removeFile(tmp);
     gdal::removeFile(ovrSource);
     throw;
   }
+}
+
+std::string qmlPath(const std::string& mapPath) {
+  return (fs::path(mapPath).parent_path() / (fs::path(mapPath).stem().string() + ".qml")).string();
+}
+
+std::string qmlText(const MapStyle& style) {
+  auto hex = [](const std::array<std::uint8_t, 3>& c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "#%02x%02x%02x", c[0], c[1], c[2]);
+    return std::string(buf);
+  };
+  std::ostringstream q;
+  // A paletted renderer on band 1: QGIS shows the legend's colours and names
+  // and lists them in its layer legend; 255 (no data) is left out, so it is
+  // transparent.
+  q << "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+    << "<qgis version=\"3.28.0\" styleCategories=\"Symbology\">\n"
+    << "  <pipe>\n"
+    << "    <rasterrenderer type=\"paletted\" band=\"1\" opacity=\"1\" alphaBand=\"-1\" nodataColor=\"\">\n"
+    << "      <rasterTransparency/>\n"
+    << "      <minMaxOrigin><limits>None</limits><extent>WholeRaster</extent><statAccuracy>Estimated</statAccuracy>"
+    << "<cumulativeCutLower>0.02</cumulativeCutLower><cumulativeCutUpper>0.98</cumulativeCutUpper>"
+    << "<stdDevFactor>2</stdDevFactor></minMaxOrigin>\n"
+    << "      <colorPalette>\n";
+  for (size_t i = 0; i < style.classNames.size() && i < style.colours.size(); ++i)
+    q << "        <paletteEntry value=\"" << i << "\" color=\"" << hex(style.colours[i])
+      << "\" alpha=\"255\" label=\"" << xmlEscape(style.classNames[i]) << "\"/>\n";
+  q << "      </colorPalette>\n"
+    << "      <colorramp name=\"[source]\" type=\"randomcolors\"/>\n"
+    << "    </rasterrenderer>\n"
+    << "    <brightnesscontrast brightness=\"0\" contrast=\"0\" gamma=\"1\"/>\n"
+    << "    <huesaturation saturation=\"0\" grayscaleMode=\"0\" colorizeOn=\"0\" invertColors=\"0\"/>\n"
+    << "    <rasterresampler maxOversampling=\"2\"/>\n"
+    << "  </pipe>\n"
+    << "  <blendMode>0</blendMode>\n"
+    << "</qgis>\n";
+  return q.str();
+}
+
+void writeQml(const std::string& mapPath, const MapStyle& style) { writeTextAtomically(qmlPath(mapPath), qmlText(style)); }
+
+std::string clearPath(const std::string& mapsDir, const std::string& tile) {
+  return (fs::path(mapsDir) / (tile + "_clear.tif")).string();
+}
+
+void writeClearLayer(Cube& cube, const TileGrid& grid, const MapStyle& style, const std::string& finalPath) {
+  const int P = cube.periods(), W = grid.width, H = grid.height;
+  // Strips of whole chunk rows: a national tile never sits in memory whole.
+  const int strip = cube.layout().chunk;
+  const std::string source = gdal::temporaryName(finalPath) + ".sum.tif";
+  gdal::removeFile(source);
+  try {
+    {
+      auto ds = gdal::createRaster("GTiff", source, W, H, 1, gdal::PixelType::u16,
+                                   {"TILED=YES", "COMPRESS=LZW", "BIGTIFF=IF_SAFER"});
+      gdal::setGeoreference(ds.get(), grid.geotransform, *gdal::srsFromWkt(grid.crsWkt), source);
+      std::vector<std::uint8_t> valid;
+      std::vector<std::uint16_t> sum;
+      std::vector<double> perPeriod(static_cast<size_t>(P), 0.0);
+      for (int r0 = 0; r0 < H; r0 += strip) {
+        const Window w{r0, 0, std::min(strip, H - r0), W};
+        const size_t n = static_cast<size_t>(w.pixels());
+        valid.resize(static_cast<size_t>(P) * n);
+        cube.readValid(grid.name, w, valid.data());
+        sum.assign(n, 0);
+        for (int p = 0; p < P; ++p) {
+          const std::uint8_t* v = valid.data() + static_cast<size_t>(p) * n;
+          std::uint64_t total = 0;
+          for (size_t i = 0; i < n; ++i) {
+            sum[i] = static_cast<std::uint16_t>(sum[i] + v[i]);
+            total += v[i];
+          }
+          perPeriod[static_cast<size_t>(p)] += static_cast<double>(total);
+        }
+        gdal::writeWindow(ds.get(), 1, 0, r0, w.cols, w.rows, sum.data(), source);
+      }
+      GDALRasterBand* band = ds->GetRasterBand(1);
+      band->SetDescription("clear_observations");
+      // Mean clear observations per pixel in each period, for the report's
+      // coverage table: "start=mean;start=mean;..."
+      std::string means;
+      const auto& periods = cube.layout().periods;
+      for (int p = 0; p < P; ++p) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%s=%.4f", periods[static_cast<size_t>(p)].c_str(),
+                      perPeriod[static_cast<size_t>(p)] / (static_cast<double>(W) * H));
+        means += (p ? ";" : "") + std::string(buf);
+      }
+      gdal::check(band->SetMetadataItem("CLEAR_MEAN_PER_PERIOD", means.c_str()), source + ": set metadata");
+      gdal::check(ds->SetMetadataItem("TILE", grid.name.c_str()), source + ": set metadata");
+      gdal::close(ds, source);
+    }
+    auto src = gdal::openRaster(source);
+    // Counts may be averaged in overviews: a coarse view shows mean coverage.
+    writeMapFile(src.get(), style.format, style.compress, "AVERAGE", finalPath);
+    src.reset();
+    gdal::removeFile(source);
+  } catch (...) {
+    gdal::removeFile(source);
+    throw;
+  }
+}
+
+std::vector<std::string> classNamesOf(GDALRasterBand* band) {
+  std::vector<std::string> names;
+  if (char** cats = band->GetCategoryNames())
+    for (int i = 0; cats[i]; ++i) names.emplace_back(cats[i]);
+  if (!names.empty()) return names;
+  if (const char* item = band->GetMetadataItem("CLASS_NAMES")) {
+    std::stringstream ss(item);
+    for (std::string n; std::getline(ss, n, ';');) names.push_back(n);
+  }
+  return names;
 }
 
 void writeQuicklook(const std::string& mapPath, const std::string& pngPath, int maxSide, const MapStyle& style) {

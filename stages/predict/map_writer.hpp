@@ -23,6 +23,9 @@
 
 #include "pipeline/cube.hpp"
 
+class GDALDataset;
+class GDALRasterBand;
+
 namespace cropmap::mapping {
 
 constexpr std::uint8_t kNoData = 255;
@@ -67,6 +70,30 @@ BlockMap readPart(const std::string& path, const Window& w, int bands);
 // final map at finalPath (written to a temporary name, then renamed).
 void assembleTile(const TileGrid& grid, const std::vector<std::pair<Window, std::string>>& parts,
                   const MapStyle& style, const std::string& finalPath);
+
+// Writes src (any raster) as the map format: "cog" = tiled GeoTIFF with the
+// COG layout and overviews, "gtiff" = tiled GeoTIFF with overviews; overviews
+// are made with `resampling` (a GDAL method name). Written to a temporary
+// name, then renamed.
+void writeMapFile(GDALDataset* src, const std::string& format, const std::string& compress,
+                  const std::string& resampling, const std::string& finalPath);
+
+// The QGIS style next to a map: <dir>/<stem>.qml, a paletted renderer of band 1
+// with the legend's colours and class names.
+std::string qmlPath(const std::string& mapPath);
+std::string qmlText(const MapStyle& style);
+void writeQml(const std::string& mapPath, const MapStyle& style);
+
+// <mapsDir>/<tile>_clear.tif: uint16, clear observations per pixel summed over
+// the cube's periods (from the cube's valid dataset), so users see where the
+// map rests on little data. Same format and compression as the map.
+std::string clearPath(const std::string& mapsDir, const std::string& tile);
+void writeClearLayer(Cube& cube, const TileGrid& grid, const MapStyle& style, const std::string& finalPath);
+
+// The class names of a map's class band: its category names, else the
+// CLASS_NAMES metadata item the TIFF itself carries (category names of a
+// GeoTIFF live in the .aux.xml sidecar, which copies may lose).
+std::vector<std::string> classNamesOf(GDALRasterBand* band);
 
 // A PNG of band 1 with the legend colours (no data transparent), at most
 // maxSide pixels on its longer side, written atomically.

@@ -95,7 +95,7 @@ std::string manifestText(const PredictPaths& paths, const ModelInfo& model, cons
 // What the finished outputs were made from: the parts' sources and the output options.
 std::string completeText(const std::string& manifest, const Config& cfg, bool parcels, const PredictOptions& o) {
   std::ostringstream m;
-  m << manifest << "format: " << cfg.predict.format << " " << cfg.predict.compress << "\n"
+  m << manifest << "format: " << cfg.predict.format << " " << cfg.predict.compress << " with qml, clear layer\n"
     << "quicklook: " << (o.quicklooks ? cfg.predict.quicklook_size : 0) << "\n"
     << "parcels: " << (parcels ? cfg.labels.parcels + " " + cfg.labels.layer + " " + cfg.labels.id_field : "none")
     << "\n";
@@ -313,7 +313,9 @@ class PredictStage : public BlockStage {
   // which units have a part.
   int startOrResume(UnitPlan& plan) {
     bool mapsThere = true;
-    for (const auto& m : report_.maps) mapsThere = mapsThere && fs::exists(m);
+    for (const auto& t : cube_.tiles())
+      mapsThere = mapsThere && fs::exists(mapPath(t)) && fs::exists(qmlPath(mapPath(t))) &&
+                  fs::exists(clearPath(paths_.maps(), t.name));
     if (options_.resume && slurp(completePath()) == completeMarker() && mapsThere &&
         (!parcels_ || fs::exists(paths_.parcels())))
       return 1;
@@ -327,6 +329,8 @@ class PredictStage : public BlockStage {
       for (const auto& t : cube_.tiles()) {
         gdal::removeFile(mapPath(t));
         gdal::removeFile(pngPath(t));
+        gdal::removeFile(clearPath(paths_.maps(), t.name));
+        fs::remove(qmlPath(mapPath(t)));
       }
       fs::remove(paths_.parcels());
       fs::remove(paths_.summary());
@@ -385,6 +389,8 @@ class PredictStage : public BlockStage {
       for (const auto& u : units_)
         if (u.tile == static_cast<int>(t)) parts.emplace_back(u.window(), partPath(paths_.parts(), grid.name, u.window()));
       assembleTile(grid, parts, style_, mapPath(grid));
+      writeQml(mapPath(grid), style_);
+      writeClearLayer(cube_, grid, style_, clearPath(paths_.maps(), grid.name));
       if (options_.quicklooks && cfg_.predict.quicklook_size > 0)
         writeQuicklook(mapPath(grid), pngPath(grid), cfg_.predict.quicklook_size, style_);
       log::debug("predict: wrote ", mapPath(grid));
@@ -509,7 +515,8 @@ Command predictCommand() {
       "Classifies every pixel of <run.output>/cube.h5 with predict.model (default the best model of\n"
       "training) under MPI, block by block. Writes <run.output>/maps/<tile>.tif (band 1 class with colour\n"
       "table and class names, band 2 confidence = max posterior x 255, band 3 earlyrnn's stopping period;\n"
-      "255 = no data), <tile>.png quick-looks, <run.output>/parcels.gpkg (per parcel majority class, share,\n"
+      "255 = no data) as Cloud-Optimized GeoTIFFs with a QGIS style <tile>.qml, <tile>_clear.tif (clear\n"
+      "observations per pixel summed over the periods), <tile>.png quick-looks, <run.output>/parcels.gpkg (per parcel majority class, share,\n"
       "mean confidence) and <run.output>/predict_summary.json (incl. map accuracy on the test split).\n"
       "--resume continues after an interruption, skipping the blocks already written.";
   c.run = mapping::runPredictCommand;

@@ -108,6 +108,8 @@ const std::vector<RunStage>& runStages() {
          r.applySynthDefaults();
          return std::vector<std::string>{r.labels.parcels};
        }},
+      {"report", reportCommand, {}, always,
+       [](const Config& c) { return (fs::path(c.run.output) / "report" / "index.html").string(); }, nullptr, true},
   };
   return stages;
 }
@@ -173,7 +175,8 @@ static int runAll(CommandContext& ctx) {
     if (rank == 0) {
       fp = stageFingerprint(cfg, stage, upstream);
       const std::string done = stateFile(cfg, stage.name), started = startedFile(cfg, stage.name);
-      if (!dirty.empty()) why = dirty == "--force" ? "--force" : "after " + dirty;
+      if (stage.everyTime) why = "runs every time";
+      else if (!dirty.empty()) why = dirty == "--force" ? "--force" : "after " + dirty;
       else if (!fs::exists(done)) why = fs::exists(started) ? "interrupted" : "not run before";
       else if (firstLine(done) != fp) why = "configuration or inputs changed";
       else if (stage.output && !fs::exists(stage.output(cfg))) why = "output missing";
@@ -246,6 +249,8 @@ static int runAll(CommandContext& ctx) {
     const auto predicted = mapping::PredictPaths::fromConfig(cfg);
     show("maps", predicted.maps());
     show("parcels", predicted.parcels());
+    show("stac", (fs::path(cfg.run.output) / "stac" / "collection.json").string());
+    show("report", fs::absolute(fs::path(cfg.run.output) / "report" / "index.html").string());
     std::fflush(stdout);
   }
   return 0;
@@ -254,7 +259,7 @@ static int runAll(CommandContext& ctx) {
 Command runCommand() {
   Command c;
   c.name = "run";
-  c.summary = "every stage in order (synth if configured, composite, labels, split, sample, train, evaluate, predict)";
+  c.summary = "every stage in order (synth if configured, composite, labels, split, sample, train, evaluate, predict, report)";
   c.description =
       "Skips stages already complete for this configuration (recorded in <run.output>/.run/) and reruns a\n"
       "stage whose configuration changed together with everything after it. --resume continues an\n"

@@ -29,6 +29,7 @@ struct RunStage {
   bool (*enabled)(const Config&) = nullptr;    // null: always
   std::string (*output)(const Config&) = nullptr;  // main output; missing means not complete
   std::vector<std::string> (*reads)(const Config&) = nullptr;  // files and directories it reads
+  bool everyTime = false;  // never skipped: it reads whatever the stages before it left (the report)
 };
 
 // The stages `cropmap run` executes, in order.

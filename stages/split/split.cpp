@@ -254,8 +254,9 @@ class SplitWriter : public BlockStage {
 
   UnitPlan prepare(const Comm& comm) override {
     Cube& cube = run_.cube();
-    cube.createLayer<std::uint8_t>("split", 0);
-    cube.createLayer<std::int32_t>("zone", -1);
+    cube.createLayer<std::uint8_t>("split", 0,
+                                   {"data split of the pixel (0: none)", "", "train validation test", {1, 2, 3}});
+    cube.createLayer<std::int32_t>("zone", -1, {"split zone index (/zones); -1 none", "", "", {}});
     writeZoneTable(comm);
     cube.createLedger("split", run_.plan().units);
     cube.flush();

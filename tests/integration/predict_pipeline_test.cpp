@@ -22,8 +22,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <thread>
 
+#include "pipeline/json.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace cropmap::test;
@@ -170,10 +172,11 @@ class PredictPipeline : public ::testing::Test {
               "sample: {level: pixel, train_size: 4000, min_per_class: 100, eval_size: 0}\n"
               "train: {model: lstm, hidden: [48], epochs: 4, batch_size: 128, patience: 0}\n"
               "predict: {batch_size: 256, quicklook_size: 64}\n");
-    for (const char* stage : {"synth", "composite", "labels", "split", "sample", "train", "evaluate", "predict"}) {
+    for (const char* stage :
+         {"synth", "composite", "labels", "split", "sample", "train", "evaluate", "predict", "report"}) {
       const auto r = runCropmapMpi(2, std::string(stage) + " --config " + config());
       ASSERT_EQ(r.exitCode, 0) << stage << "\n" << r.output;
-      if (std::string(stage) == "predict") predictOutput_ = r.output;
+      if (std::string(stage) == "predict" || std::string(stage) == "report") predictOutput_ += r.output;
     }
     fs::create_directories(dir() + "/np2");
     fs::copy_file(mapPath(), dir() + "/np2/map.tif", fs::copy_options::overwrite_existing);
@@ -233,6 +236,130 @@ TEST_F(PredictPipeline, MapSitsOnTheCubeGrid) {
   EXPECT_STREQ(ds->GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE"), "COG");
   EXPECT_NE(ds->GetRasterBand(1)->GetColorTable(), nullptr);
   EXPECT_TRUE(fs::exists(dir() + "/maps/" + kTile + ".png"));
+}
+
+TEST_F(PredictPipeline, MapsAreValidCogsWithQgisStyleAndClearLayer) {
+  if (HasFatalFailure()) return;
+  const std::string clear = dir() + "/maps/" + kTile + "_clear.tif";
+  for (const auto& m : {mapPath(), clear}) {
+    const auto v = validateCog(m);
+    EXPECT_EQ(v.exitCode, 0) << m << ": " << v.output;
+  }
+  const std::string qml = readFile(dir() + "/maps/" + kTile + ".qml");
+  EXPECT_NE(qml.find("type=\"paletted\""), std::string::npos);
+  GDALAllRegister();
+  {
+    // Every class the map names is in the style, under the same value.
+    GDALDatasetUniquePtr map(GDALDataset::Open(mapPath().c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+    ASSERT_TRUE(map);
+    const char* item = map->GetRasterBand(1)->GetMetadataItem("CLASS_NAMES");
+    ASSERT_NE(item, nullptr);
+    std::vector<std::string> names;
+    std::stringstream ss(item);
+    for (std::string n; std::getline(ss, n, ';');) names.push_back(n);
+    ASSERT_GT(names.size(), 1u);
+    for (size_t k = 0; k < names.size(); ++k)
+      EXPECT_NE(qml.find("value=\"" + std::to_string(k) + "\" color=\"#"), std::string::npos) << k;
+    EXPECT_NE(qml.find("label=\"" + names[0] + "\""), std::string::npos) << qml;
+  }
+
+  // The clear layer is the cube's valid dataset summed over the periods.
+  const H5 cube(dir() + "/cube.h5");
+  const auto valid = cube.dataset<std::uint8_t>("/tiles/" + kTile + "/valid", H5T_NATIVE_UINT8);
+  GDALDatasetUniquePtr ds(GDALDataset::Open(clear.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+  ASSERT_TRUE(ds);
+  const int w = ds->GetRasterXSize(), h = ds->GetRasterYSize();
+  const size_t n = static_cast<size_t>(w) * static_cast<size_t>(h);
+  ASSERT_EQ(valid.size() % n, 0u);
+  const size_t periods = valid.size() / n;
+  std::vector<std::uint16_t> sum(n);
+  ASSERT_EQ(ds->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, w, h, sum.data(), w, h, GDT_UInt16, 0, 0, nullptr), CE_None);
+  std::int64_t mismatches = 0, total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    std::uint32_t s = 0;
+    for (size_t p = 0; p < periods; ++p) s += valid[p * n + i];
+    mismatches += s != sum[i];
+    total += sum[i];
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_GT(total, static_cast<std::int64_t>(n)) << "cloud cover 0.2 leaves several clear looks per pixel";
+  EXPECT_LT(total, static_cast<std::int64_t>(n * periods * 31)) << "more clear looks than days";
+}
+
+// STAC 1.0.0 shapes: the fields the Item and Collection schemas require, the
+// projection extension's fields and the classification extension's classes.
+TEST_F(PredictPipeline, StacItemsAndCollectionCarryTheRequiredFields) {
+  if (HasFatalFailure()) return;
+  using cropmap::json::Value;
+  const Value col = cropmap::json::parseFile(dir() + "/stac/collection.json");
+  EXPECT_EQ(col.at("type").string(), "Collection");
+  EXPECT_EQ(col.at("stac_version").string(), "1.0.0");
+  for (const char* key : {"id", "description", "license"}) EXPECT_TRUE(col.at(key).isString()) << key;
+  ASSERT_EQ(col.at("extent").at("spatial").at("bbox").array().at(0).array().size(), 4u);
+  const auto& interval = col.at("extent").at("temporal").at("interval").array().at(0).array();
+  EXPECT_EQ(interval.at(0).string(), "2022-01-01T00:00:00Z");
+  std::vector<std::string> items;
+  for (const auto& l : col.at("links").array())
+    if (l.at("rel").string() == "item") items.push_back(dir() + "/stac/" + l.at("href").string());
+  ASSERT_EQ(items.size(), 2u);  // the map of the one tile and the cube
+  int maps = 0;
+  for (const auto& path : items) {
+    const Value item = cropmap::json::parseFile(path);
+    SCOPED_TRACE(path);
+    EXPECT_EQ(item.at("type").string(), "Feature");
+    EXPECT_EQ(item.at("stac_version").string(), "1.0.0");
+    EXPECT_EQ(item.at("collection").string(), col.at("id").string());
+    EXPECT_EQ(item.at("geometry").at("type").string(), "Polygon");
+    const auto& bbox = item.at("bbox").array();
+    ASSERT_EQ(bbox.size(), 4u);
+    // The tile lies in Austria's UTM zone 33: longitudes 12..18, latitudes 46..49.
+    EXPECT_GT(bbox[0].number(), 12.0);
+    EXPECT_LT(bbox[2].number(), 18.0);
+    EXPECT_GT(bbox[1].number(), 46.0);
+    EXPECT_LT(bbox[3].number(), 49.5);
+    const Value& props = item.at("properties");
+    EXPECT_TRUE(props.at("datetime").isNull());
+    EXPECT_TRUE(props.at("start_datetime").isString());
+    EXPECT_TRUE(props.at("end_datetime").isString());
+    EXPECT_EQ(props.at("proj:epsg").number(), 32633);
+    for (const auto& [name, a] : item.at("assets").members()) {
+      EXPECT_TRUE(fs::exists(fs::path(path).parent_path() / a.at("href").string())) << name;
+      EXPECT_FALSE(a.at("roles").array().empty()) << name;
+    }
+    if (!item.at("assets").has("map")) continue;
+    ++maps;
+    EXPECT_EQ(props.at("proj:shape").array().at(0).number(), 128);
+    EXPECT_EQ(props.at("proj:transform").array().size(), 6u);
+    const Value& map = item.at("assets").at("map");
+    EXPECT_EQ(map.at("roles").array().at(0).string(), "data");
+    const auto& classes = map.at("classification:classes").array();
+    ASSERT_GT(classes.size(), 1u);
+    EXPECT_EQ(classes[0].at("value").number(), 0);
+    EXPECT_TRUE(classes[0].at("name").isString());
+    EXPECT_EQ(classes[0].at("color_hint").string().size(), 6u);
+    for (const char* a : {"style", "clear_observations", "thumbnail"}) EXPECT_TRUE(item.at("assets").has(a)) << a;
+  }
+  EXPECT_EQ(maps, 1);
+}
+
+// The page holds every section its sources allow, and nothing loads from
+// the network.
+TEST_F(PredictPipeline, ReportPageIsSelfContained) {
+  if (HasFatalFailure()) return;
+  const std::string html = readFile(dir() + "/report/index.html");
+  for (const char* want : {"<h2>Configuration</h2>", "<h2>Crop maps</h2>", "data:image/png;base64,",
+                           "<h2>Accuracy on the test split</h2>", "producer", "aria-label=\"confusion matrix\"",
+                           "<h2>Learning curves</h2>", "aria-label=\"loss per epoch\"",
+                           "<h2>Clear-sky observations per tile and period</h2>",
+                           "<svg class=\"swatch\""})
+    EXPECT_NE(html.find(want), std::string::npos) << want;
+  for (const char* banned : {"http://", "https://", "<script", "<link"}) {
+    // The SVG namespace is an identifier, not a request.
+    std::string rest = html;
+    for (size_t at; (at = rest.find("http://www.w3.org/2000/svg")) != std::string::npos;) rest.erase(at, 26);
+    EXPECT_EQ(rest.find(banned), std::string::npos) << banned;
+  }
+  EXPECT_NE(predictOutput_.find("report"), std::string::npos);
 }
 
 TEST_F(PredictPipeline, ParcelFileHoldsTheMapMajority) {

@@ -44,11 +44,16 @@ TEST(Run, WholePipelineThenSkipsThenRerunsFromAChangedStage) {
   EXPECT_TRUE(fs::exists(dir + "/out/maps/33UVP.tif"));
   EXPECT_TRUE(fs::exists(dir + "/out/parcels.gpkg"));
   EXPECT_NE(first.output.find("map test OA"), std::string::npos) << first.output;
+  EXPECT_EQ(statusOf(first.output, "report"), "ran") << first.output;
+  EXPECT_TRUE(fs::exists(dir + "/out/report/index.html"));
+  EXPECT_TRUE(fs::exists(dir + "/out/stac/collection.json"));
 
   auto again = runIn(dir, "");
   ASSERT_EQ(again.exitCode, 0) << again.output;
   for (const char* s : {"synth", "composite", "labels", "split", "sample", "train", "evaluate", "predict"})
     EXPECT_EQ(statusOf(again.output, s), "skipped (complete)") << s << "\n" << again.output;
+  // The report reads whatever the stages left, so it is written every time.
+  EXPECT_EQ(statusOf(again.output, "report"), "ran") << again.output;
 
   auto changed = runIn(dir, "--set train.epochs=1");
   ASSERT_EQ(changed.exitCode, 0) << changed.output;

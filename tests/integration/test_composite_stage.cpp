@@ -606,3 +606,36 @@ TEST(CompositeStage, StacItemsWithCogAssets) {
   ASSERT_EQ(offsets.size(), 24u);
   for (size_t i = 0; i < 12; ++i) EXPECT_EQ(offsets[2 * i], i % 2 ? -1000.0 : 0.0) << i;
 }
+
+// The cube as netCDF-4 / CF: ncdump reads the header, xarray opens a tile with
+// its coordinates, and the decoded values equal GDAL's reading of the inputs.
+TEST(CompositeStage, CubeOpensInXarrayAndNcdump) {
+  const std::string dir = test::scratchDir("composite_cf");
+  synthetic::RegionSpec tif;
+  tif.dir = dir;
+  tif.layout = "geotiff";
+  tif.size = 64;
+  // One cloud-free scene a month: each month's composite is that scene.
+  for (auto s : synthetic::yearOfScenes({"33UVP"}, 2022, 0.0, 4, {15})) {
+    s.cloudCover = 0.0;
+    synthetic::writeScene(tif, s);
+  }
+  const std::string cfg = writeConfig(dir, "  geotiff: [" + dir + "/geotiff]\n");
+  auto run = test::runCropmapMpi(2, "composite --config " + cfg);
+  ASSERT_EQ(run.exitCode, 0) << run.output;
+  const std::string cube = dir + "/out/cube.h5";
+
+  auto header = test::runCommand("ncdump -h " + cube);
+  ASSERT_EQ(header.exitCode, 0) << header.output.substr(0, 3000);
+  for (const char* want : {"33UVP {", "ushort reflectance(period, band, y, x)", "double x(x)", "double y(y)",
+                           "double period(period)", "period:units = \"days since 1970-01-01 00:00:00\"",
+                           "double period_bounds(period, bnds)", "reflectance:_FillValue = 65535US",
+                           "reflectance:grid_mapping = \"spatial_ref\"", "spatial_ref:crs_wkt",
+                           ":Conventions = \"CF-1.8\""})
+    EXPECT_NE(header.output.find(want), std::string::npos) << want << "\n" << header.output.substr(0, 4000);
+
+  auto check = test::runCommand(std::string(CROPMAP_PYTHON) + " " +
+                                test::sourcePath("tests/integration/cube_cf_check.py") + " " + cube + " 33UVP " + dir +
+                                "/geotiff");
+  EXPECT_EQ(check.exitCode, 0) << check.output;
+}

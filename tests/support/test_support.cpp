@@ -32,6 +32,18 @@ RunResult runCropmapMpi(int ranks, const std::string& args) {
   return runCommand(std::string(CROPMAP_MPIEXEC) + " -n " + std::to_string(ranks) + " " + CROPMAP_EXE + " " + args);
 }
 
+RunResult validateCog(const std::string& path) {
+  RunResult r = runCommand(std::string(CROPMAP_PYTHON) +
+                           " -m osgeo_utils.samples.validate_cloud_optimized_geotiff --full-check=yes '" + path + "'");
+  // Strict: the validator exits 0 on warnings (e.g. a large image without
+  // overviews); they count as failures here, and so does any answer other
+  // than its verdict.
+  if (r.exitCode == 0 && (r.output.find("warnings were found") != std::string::npos ||
+                          r.output.find("is a valid cloud optimized GeoTIFF") == std::string::npos))
+    r.exitCode = 1;
+  return r;
+}
+
 std::string scratchDir(const std::string& name) {
   namespace fs = std::filesystem;
   fs::path p = fs::path(CROPMAP_TEST_TMP) / name;

@@ -18,6 +18,12 @@ RunResult runCropmap(const std::string& args);
 // Runs cropmap under mpiexec with n ranks.
 RunResult runCropmapMpi(int ranks, const std::string& args);
 
+// GDAL's own Cloud-Optimized GeoTIFF check (osgeo_utils, Debian's
+// python3-gdal) on `path`, with the full check of tile leaders and trailers;
+// warnings count as failures.
+// exitCode 0 = valid; output holds the validator's findings.
+RunResult validateCog(const std::string& path);
+
 // A fresh, empty directory under the build tree's test scratch space.
 std::string scratchDir(const std::string& name);
 void writeFile(const std::string& path, const std::string& text);

@@ -162,6 +162,10 @@ TEST(MapWriter, CogCarriesGridLegendAndNoData) {
   assembleTile(big, {{b.window, part}}, style, dir + "/maps/big.tif");
   auto bds = gdal::openRaster(dir + "/maps/big.tif");
   EXPECT_STREQ(bds->GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE"), "COG");
+  for (const auto& m : {map, dir + "/maps/big.tif"}) {
+    const auto v = test::validateCog(m);
+    EXPECT_EQ(v.exitCode, 0) << m << ": " << v.output;
+  }
   ASSERT_EQ(bds->GetRasterBand(1)->GetOverviewCount(), 1);  // 300 x 300 fits one 512 block
   EXPECT_NE(bds->GetRasterBand(2)->GetColorInterpretation(), GCI_AlphaBand);
   EXPECT_EQ(bds->GetRasterBand(1)->GetColorInterpretation(), GCI_PaletteIndex);
@@ -259,4 +263,36 @@ TEST(MapWriter, EveryMapHasItsColourTableAndClassNames) {
       SCOPED_TRACE(std::string(format) + (stop ? " with stop band" : ""));
       expectMap(map, g, style);
     }
+}
+
+TEST(MapWriter, GtiffFormatIsNotACog) {
+  // The validator must be able to say no: a plain tiled GeoTIFF with
+  // overviews after the data fails it.
+  const std::string dir = test::scratchDir("map_writer_not_cog");
+  TileGrid big = testGrid();
+  big.width = big.height = 600;
+  BlockMap b(Window{0, 0, 600, 600}, 2);
+  std::fill(b.band(0), b.band(0) + 600 * 600, 1);
+  const std::string part = partPath(dir + "/parts", "big", b.window);
+  writePart(part, big, b);
+  assembleTile(big, {{b.window, part}}, testStyle(false, "gtiff"), dir + "/big.tif");
+  const auto v = test::validateCog(dir + "/big.tif");
+  EXPECT_NE(v.exitCode, 0);
+  EXPECT_NE(v.output.find("is NOT a valid cloud optimized GeoTIFF"), std::string::npos) << v.output;
+}
+
+TEST(MapWriter, QgisStyleListsTheLegend) {
+  MapStyle style = testStyle(false, "cog");
+  style.classNames[1] = "maize & <silage>";
+  const std::string qml = qmlText(style);
+  EXPECT_EQ(qmlPath("/x/maps/33UVP.tif"), "/x/maps/33UVP.qml");
+  EXPECT_NE(qml.find("<rasterrenderer type=\"paletted\" band=\"1\""), std::string::npos) << qml;
+  EXPECT_EQ(test::countOccurrences(qml, "<paletteEntry "), style.classNames.size());
+  char colour[8];
+  const auto& c = style.colours[1];
+  std::snprintf(colour, sizeof colour, "#%02x%02x%02x", c[0], c[1], c[2]);
+  EXPECT_NE(qml.find(std::string("value=\"1\" color=\"") + colour + "\" alpha=\"255\" label=\"maize &amp; &lt;silage&gt;\""),
+            std::string::npos)
+      << qml;
+  EXPECT_EQ(qml.find("value=\"255\""), std::string::npos);  // no data stays transparent
 }
