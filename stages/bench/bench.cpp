@@ -66,16 +66,16 @@ int benchAll(CommandContext& ctx) {
        self + "composite" + common + " --ranks 1,2 --tiles 1 --size " + size + " --json " +
            shellQuoted((dir / "composite.json").string()));
   step("train, one rank per model", self + "train" + common + " --steps 20");
-  step("predict, one rank per model", self + "predict" + common + " --ranks 1 --json " +
-                                          shellQuoted((dir / "predict.json").string()));
+  step("predict engines, one rank per model", self + "predict" + common + " --kernel-only");
 
   const json::Value comp = json::parseFile((dir / "composite.json").string());
   const json::Value train = json::parseFile((dir / "train_np1.json").string());
-  const json::Value pred = json::parseFile((dir / "predict.json").string());
+  const json::Value pred = json::parseFile((dir / "predict_engines.json").string());
   json::Object trainRates, predictRates, efficiency;
   for (const auto& r : train.array()) trainRates.field(r.at("model").string(), r.at("samples_per_s").number());
+  // The engine predict uses by default (fused), at the threads per rank of the configuration.
   for (const auto& r : pred.array())
-    if (r.numberOr("ranks", 1) == 1) predictRates.field(r.at("model").string(), r.at("pixels_per_s").number());
+    predictRates.field(r.at("model").string(), r.at("fused_pixels_per_s").number());
   efficiency.field("1", 1.0);
   if (comp.has("np2_speedup")) efficiency.field("2", comp.at("np2_speedup").number() / 2.0);
   const std::string text = json::object({
