@@ -13,7 +13,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <iterator>
 #include <sstream>
+#include <vector>
 
 #include "log.hpp"
 #include "mpi.hpp"
@@ -30,13 +32,33 @@ std::string hostName() {
   return buf;
 }
 
+// The start time of a process (field 22 of /proc/<pid>/stat, clock ticks since
+// boot) and whether it is a zombie: a pid alone may be reused, and a killed
+// holder may linger unreaped for a moment. Empty when the process does not exist.
+struct ProcessState {
+  std::string start;
+  bool zombie = false;
+};
+ProcessState processState(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');  // the command name may hold spaces and parentheses
+  if (close == std::string::npos) return {};
+  std::istringstream rest(text.substr(close + 2));
+  std::vector<std::string> f;
+  for (std::string v; rest >> v;) f.push_back(v);
+  // rest starts at field 3 (state); field 22 (starttime) is f[19].
+  if (f.size() < 20) return {};
+  return {f[19], f[0] == "Z" || f[0] == "X"};
+}
+
 std::string holderText(const std::string& command) {
   const char* job = std::getenv("SLURM_JOB_ID");
   char when[64];
   const std::time_t now = std::time(nullptr);
   std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   std::ostringstream os;
-  os << "host " << hostName() << "\npid " << getpid() << "\njob " << (job ? job : "") << "\ncommand " << command
+  os << "host " << hostName() << "\npid " << getpid() << "\npid_start " << processState(getpid()).start << "\njob " << (job ? job : "") << "\ncommand " << command
      << "\nsince " << when << "\n";
   return os.str();
 }
@@ -64,6 +86,12 @@ std::string staleness(const std::string& path, const std::string& text) {
   if (f.count("host") && f.at("host") == hostName() && f.count("pid")) {
     const long pid = std::atol(f.at("pid").c_str());
     if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return "its process is gone";
+    if (pid > 0 && std::filesystem::exists("/proc/self/stat")) {
+      const ProcessState now = processState(pid);
+      if (now.start.empty() || now.zombie) return "its process is gone";
+      if (f.count("pid_start") && !f.at("pid_start").empty() && f.at("pid_start") != now.start)
+        return "its process is gone (pid " + std::to_string(pid) + " is another process now)";
+    }
   }
   struct stat st {};
   if (stat(path.c_str(), &st) == 0) {

@@ -17,6 +17,7 @@ struct InputsSection {
   std::string csv;
   std::vector<std::string> bands{"B02", "B03", "B04", "B08"};
   std::string on_bad_scene = "skip";
+  int max_reflectance = 20000;
   void declare(Declarer& d) {
     d.opt("tiles", tiles, "Sentinel-2 tiles to process (e.g. [33UVP]); empty: every tile the inputs hold");
     d.opt("safe", safe, "Directories or globs of Sentinel-2 L2A .SAFE products");
@@ -32,6 +33,11 @@ struct InputsSection {
     d.opt("on_bad_scene", on_bad_scene,
           "A scene with a missing band, unreadable file or wrong grid: skip it with a warning, or abort the run")
         .oneOf({"skip", "abort"});
+    d.opt("max_reflectance", max_reflectance,
+          "Reflectance x 10000 (after BOA_ADD_OFFSET) above which a value is physically impossible for L2A (2.0: "
+          "twice a perfect white diffuser) and comes from a corrupt but decodable file: such observations are left "
+          "out, counted and reported per scene and band (0: no check)")
+        .range(0, 65535);
   }
 };
 

@@ -179,6 +179,10 @@ void discoverSafe(const InputsSection& in, Discovery& d) {
       d.problems.push_back({xml.string(), "", "", reason});
       continue;
     }
+    if (md.offsetFromBaseline)
+      log::warn("catalog: ", xml.string(), ": processing baseline ", md.baseline,
+                " applies BOA_ADD_OFFSET but the metadata lists none (stripped or rewritten by an archive); using the "
+                "documented ", offsetOfBaseline(md.baseline), " for every band. Check the product if its values look shifted.");
     Scene s;
     s.id = safe.stem().string();
     s.tile = md.tile;

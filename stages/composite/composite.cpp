@@ -101,7 +101,7 @@ std::string compositeSettings(const Config& c, const Catalog& cat) {
   for (int k : c.composite.scl_keep) os << " " << k;
   os << "; interpolation: " << c.composite.interpolation << "; resampling: " << c.composite.resampling << "; block_size: " << c.composite.block_size
      << "; chunk: " << c.composite.chunk << "; periods: " << cat.axis.starts.front() << ".." << cat.axis.ends.back()
-     << " (" << cat.axis.size() << ")";
+     << " (" << cat.axis.size() << "); max_reflectance: " << c.inputs.max_reflectance;
   // The scenes themselves: a resume over a changed archive would make a patchwork cube.
   std::string files;
   for (const auto& t : cat.tiles)
@@ -168,6 +168,22 @@ struct Engine {
       t0 = Clock::now();
       maskNoData(dst, N, k);
       toReflectance(dst, N, f.addOffset, f.quantification, dst);
+      if (const int limit = config.inputs.max_reflectance; limit > 0) {
+        // A corrupt but decodable file decodes to garbage: physically impossible values
+        // leave the observation out (every band of it: the keep mask is per scene).
+        std::int64_t bad = 0;
+        for (size_t i = 0; i < N; ++i)
+          if (k[i] && dst[i] > limit) {
+            k[i] = 0;
+            ++bad;
+          }
+        if (bad > 0) {
+          stats.impossibleValues += bad;
+          log::warn("composite: tile ", t.grid.name, " block (", w.row0, ",", w.col0, ") scene ", s.id, " band ",
+                    cat.bands[static_cast<size_t>(b)], ": ", bad, " value(s) above inputs.max_reflectance ", limit,
+                    " (", f.path, "; a corrupt file?) left out");
+        }
+      }
       stats.maskMedian += since(t0);
     }
     stats.observations += static_cast<std::int64_t>(N) * bands;
@@ -384,7 +400,8 @@ class CompositeStage : public BlockStage {
     const CompositeStats& st = engine_->stats;
     std::vector<double> phases{st.read, st.maskMedian, st.interpolate, st.write};
     comm.sumInPlace(phases, "composite: phase times");
-    std::vector<std::int64_t> counts{st.observations, st.bytesRead, st.noDataPixels, st.failedReads};
+    std::vector<std::int64_t> counts{st.observations, st.bytesRead, st.noDataPixels, st.failedReads,
+                                     st.impossibleValues};
     comm.sumInPlace(counts, "composite: counts");
     out_.read = phases[0];
     out_.maskMedian = phases[1];
@@ -394,6 +411,7 @@ class CompositeStage : public BlockStage {
     out_.bytesRead = counts[1];
     out_.noDataPixels = counts[2];
     out_.failedReads = counts[3];
+    out_.impossibleValues = counts[4];
     out_.load = result.load;
     out_.units = result.processed;
     out_.unitsTotal = result.processed + result.resumed;
@@ -474,7 +492,8 @@ class CompositeStage : public BlockStage {
                   phaseSum > 0 ? 100.0 * out_.read / phaseSum : 0.0);
     os << buf;
     os << "  pixels without any clear observation (left as no data): " << out_.noDataPixels << "\n";
-    os << "  input problems skipped: " << cat_.problems.size() << ", failed block reads: " << out_.failedReads << "\n";
+    os << "  input problems skipped: " << cat_.problems.size() << ", failed block reads: " << out_.failedReads
+       << ", impossible values left out: " << out_.impossibleValues << "\n";
     for (const auto& p : cat_.problems) os << "    " << p.text() << "\n";
     for (const auto& p : result.problems) os << "    " << p << "\n";
     os << out_.load.text();

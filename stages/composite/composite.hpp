@@ -35,6 +35,7 @@ struct CompositeStats {
   std::int64_t bytesRead = 0;     // of decoded pixels handed over by GDAL
   std::int64_t noDataPixels = 0;  // pixels without any clear observation
   std::int64_t failedReads = 0;
+  std::int64_t impossibleValues = 0;  // observations above inputs.max_reflectance, left out
   LoadReport load;
   std::string cubePath;
 };

@@ -45,6 +45,7 @@ Command compositeCommand() {
                          {"bytes_read", json::num(static_cast<double>(st.bytesRead))},
                          {"no_data_pixels", json::num(static_cast<double>(st.noDataPixels))},
                          {"failed_reads", json::num(static_cast<double>(st.failedReads))},
+                         {"impossible_values", json::num(static_cast<double>(st.impossibleValues))},
                          {"busy_max_s", json::num(st.load.max())},
                          {"busy_mean_s", json::num(st.load.mean())},
                          {"imbalance", json::num(st.load.imbalance())},

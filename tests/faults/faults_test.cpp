@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,9 @@
 #include <regex>
 #include <thread>
 
+#include <gdal_priv.h>
+
+#include "pipeline/gdal_io.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace cropmap::test;
@@ -292,4 +296,45 @@ TEST_F(Faults, ABlockTooLargeForTheMemoryPerRankIsRefusedWithTheEstimate) {
   EXPECT_EQ(r.exitCode, 2) << r.output;
   EXPECT_NE(r.output.find("compute.memory_mb 2"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("use composite.block_size"), std::string::npos) << r.output;
+}
+
+// 5. A corrupt but decodable band file: its impossible values are left out,
+// counted and reported naming the scene, band and file; with the check off
+// they would have gone into the cube.
+TEST_F(Faults, CorruptButDecodableValuesAreLeftOutAndReported) {
+  const std::string dir = scratchDir("faults_corrupt"), out = dir + "/out";
+  fs::create_directories(out);
+  fs::copy(ref() + "/synth", out + "/synth", fs::copy_options::recursive);
+  std::vector<fs::path> b04;
+  for (const auto& e : fs::recursive_directory_iterator(out + "/synth/geotiff")) {
+    const std::string name = e.path().filename().string();
+    if (name.find("_202207") != std::string::npos && name.find("_B04.tif") != std::string::npos) b04.push_back(e.path());
+  }
+  ASSERT_FALSE(b04.empty());
+  std::sort(b04.begin(), b04.end());
+  const std::string victim = b04.front().string();
+  // Overwrite the whole band with a value no L2A surface reflects (as a flipped
+  // block of a codestream decodes): the file still opens and decodes.
+  cropmap::gdal::ensureRegistered();
+  {
+    auto ds = cropmap::gdal::openRasterUpdate(victim);
+    const int w = ds->GetRasterXSize(), h = ds->GetRasterYSize();
+    std::vector<std::uint16_t> garbage(static_cast<size_t>(w) * h, 62000);
+    ASSERT_EQ(ds->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, w, h, garbage.data(), w, h, GDT_UInt16, 0, 0, nullptr),
+              CE_None);
+  }
+  const auto r = runStage("composite", out, "--set compute.scheduler=static");
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_NE(r.output.find("band B04: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("above inputs.max_reflectance 20000 (" + victim), std::string::npos) << r.output;
+  const std::smatch counted = [&] {
+    std::smatch m;
+    std::regex_search(r.output, m, std::regex("impossible values left out: ([0-9]+)"));
+    return m;
+  }();
+  ASSERT_EQ(counted.size(), 2u) << r.output;
+  EXPECT_GT(std::stoll(counted[1].str()), 0) << r.output;
+  const auto off = runStage("composite", out, "--set compute.scheduler=static --set inputs.max_reflectance=0");
+  ASSERT_EQ(off.exitCode, 0) << off.output;
+  EXPECT_NE(off.output.find("impossible values left out: 0"), std::string::npos) << off.output;
 }

@@ -505,6 +505,8 @@ TEST(CompositeStage, BaselinesSideBySideAndOffsetsRecorded) {
   auto run = test::runCropmap("composite --config " + cfg);
   ASSERT_EQ(run.exitCode, 0) << run.output;
   EXPECT_NE(run.output.find("input problems skipped: 0"), std::string::npos) << run.output;
+  // The 05.09 products whose metadata lost the offset list say so, once each.
+  EXPECT_EQ(test::countOccurrences(run.output, "applies BOA_ADD_OFFSET but the metadata lists none"), 6u) << run.output;
   const std::string cube = dir + "/out/cube.h5";
   auto refl = readAll<std::uint16_t>(cube, "/tiles/33UVP/reflectance", H5T_NATIVE_UINT16);
   auto valid = readAll<std::uint8_t>(cube, "/tiles/33UVP/valid", H5T_NATIVE_UINT8);

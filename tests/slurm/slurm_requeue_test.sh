@@ -62,11 +62,18 @@ same_outputs() {  # dir [reference dir, default $work/ref]
     h5diff "$ref/cube.h5" "$d/cube.h5" "$obj" "$obj" >/dev/null || { echo "cube.h5 $obj differs"; return 1; }
   done
   cmp -s "$ref/maps/33UVP.tif" "$d/maps/33UVP.tif" || { echo "maps/33UVP.tif differs"; return 1; }
+  # The weights: every tensor record of the LibTorch archive (data.pkl holds the
+  # configuration, whose run.output differs).
+  python3 - "$ref/train/model.pt" "$d/train/model.pt" <<'PY' || { echo "train/model.pt weights differ"; return 1; }
+import sys, zipfile
+a, b = ({i.filename: i.CRC for i in zipfile.ZipFile(p).infolist() if not i.filename.endswith("data.pkl")} for p in sys.argv[1:3])
+sys.exit(0 if a == b and len(a) > 1 else 1)
+PY
   for f in train/report.json; do
     python3 - "$ref/$f" "$d/$f" <<'PY' || { echo "$f metrics differ"; return 1; }
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
-strip = lambda r: {k: v for k, v in r.items() if k not in ("seconds", "wall_seconds", "created", "timing")}
+strip = lambda r: {k: v for k, v in r.items() if k not in ("model", "samples_file", "seconds", "wall_seconds", "created", "timing")}
 sys.exit(0 if strip(a) == strip(b) else 1)
 PY
   done

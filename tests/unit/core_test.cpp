@@ -2,13 +2,19 @@
 // reader, the block geometry and the registry of model and backend names.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include "pipeline/grid.hpp"
 #include "pipeline/json.hpp"
 #include "pipeline/mpi.hpp"
 #include "pipeline/registry.hpp"
+#include "pipeline/run_lock.hpp"
 
 using namespace cropmap;
 
@@ -112,4 +118,40 @@ TEST(Registry, NamesAndPropertiesComeFromOneTable) {
   EXPECT_THROW(modelKind("nope"), std::invalid_argument);
   const auto b = backendNames();
   EXPECT_NE(std::find(b.begin(), b.end(), "nccl"), b.end());
+}
+
+// A lock whose holder is a zombie (killed, not yet reaped) or whose pid now
+// belongs to another process is stale; a live holder is refused.
+TEST(RunLock, ZombieOrReusedPidIsStaleLiveHolderIsRefused) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("cropmap_lock_" + std::to_string(getpid()))).string();
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  auto holder = [&](long pid, const std::string& start) {
+    std::ofstream(RunLock::lockPath(dir)) << "host " << host << "\npid " << pid << "\npid_start " << start
+                                          << "\njob \ncommand cropmap run\nsince 2026-01-01T00:00:00Z\n";
+  };
+  // This process, as recorded by a lock it took itself: alive, refused.
+  std::string selfStart;
+  {
+    auto lock = RunLock::acquire(dir, "cropmap test", Comm::serial());
+    std::ifstream in(RunLock::lockPath(dir));
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("pid_start ", 0) == 0) selfStart = line.substr(10);
+  }
+  ASSERT_FALSE(selfStart.empty());
+  holder(getpid(), selfStart);
+  EXPECT_THROW(RunLock::acquire(dir, "cropmap test", Comm::serial()), UsageError);
+  // The same pid with another start time: the pid was reused.
+  holder(getpid(), selfStart + "1");
+  EXPECT_NO_THROW(RunLock::acquire(dir, "cropmap test", Comm::serial()));
+  // A zombie holder.
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  usleep(200000);
+  holder(child, "");
+  EXPECT_NO_THROW(RunLock::acquire(dir, "cropmap test", Comm::serial()));
+  waitpid(child, nullptr, 0);
+  std::filesystem::remove_all(dir);
 }
