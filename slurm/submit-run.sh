@@ -28,7 +28,15 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin=${CROPMAP_BIN:-build/cropmap}
 [ -f "$config" ] || { echo "submit-run.sh: $config does not exist" >&2; exit 2; }
 [ -x "$bin" ] || { echo "submit-run.sh: $bin is not an executable; set CROPMAP_BIN" >&2; exit 2; }
-"$bin" config --config "$config" "$@" >/dev/null || exit $?
+# Validate the configuration with the --set overrides among the arguments.
+overrides=()
+prev=
+for a in "$@"; do
+  [ "$prev" = --set ] && overrides+=(--set "$a")
+  [[ "$a" == --set=* ]] && overrides+=("$a")
+  prev=$a
+done
+"$bin" config --config "$config" "${overrides[@]}" >/dev/null || exit $?
 
 cpu_part=${CPU_PARTITION-cpu}
 gpu_part=${GPU_PARTITION-gpu}

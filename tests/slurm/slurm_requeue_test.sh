@@ -82,7 +82,7 @@ PY
 
 # 1. A time limit of 1 minute with USR1 40 s before it: the job is stopped and
 #    requeued until the run completes.
-CROPMAP_SIGNAL_LEAD=40 sbatch --parsable --chdir="$src" --ntasks=2 --cpus-per-task=1 --time=1 --signal=B:USR1@40 \
+CROPMAP_SIGNAL_LEAD=40 CROPMAP_MAX_REQUEUES=60 sbatch --parsable --chdir="$src" --ntasks=2 --cpus-per-task=1 --time=1 --signal=B:USR1@40 \
   --output="$work/requeue-%j.out" "$src/slurm/cropmap.sbatch" "${args[@]}" --set run.output="$work/requeued" \
   > "$work/submit.txt" 2>&1 || { cat "$work/submit.txt"; fail "sbatch failed"; }
 job=$(tail -1 "$work/submit.txt")
