@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "pipeline/json.hpp"
 #include "pipeline/memory.hpp"
@@ -55,6 +56,8 @@ std::string hours(double s) {
 }  // namespace
 
 Rates readRates(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path))
+    throw UsageError("--rates " + path + ": no such file; run `cropmap bench all` on the target machine to write it");
   const json::Value doc = json::parseFile(path);
   Rates r;
   r.source = path;

@@ -99,6 +99,7 @@ TEST(Plan, RatesFileMustComeFromBenchAll) {
   const std::string bad = (dir / "bad.json").string();
   std::ofstream(bad) << "{\"samples_per_s\": 3}\n";
   EXPECT_THROW(plan::readRates(bad), UsageError);
+  EXPECT_THROW(plan::readRates((dir / "missing.json").string()), UsageError);
   const std::string good = (dir / "all.json").string();
   std::ofstream(good) << "{\"composite_observations_per_s\": 2e6, \"composite_efficiency\": {\"1\": 1, \"2\": 0.8},"
                          " \"train_samples_per_s\": {\"lstm\": 900}, \"predict_pixels_per_s\": {\"tempcnn\": 5e4}}\n";
