@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "pipeline/json.hpp"
 #include "pipeline/log.hpp"
@@ -72,7 +73,11 @@ int benchAll(CommandContext& ctx) {
   const json::Value train = json::parseFile((dir / "train_np1.json").string());
   const json::Value pred = json::parseFile((dir / "predict_engines.json").string());
   json::Object trainRates, predictRates, efficiency;
-  for (const auto& r : train.array()) trainRates.field(r.at("model").string(), r.at("samples_per_s").number());
+  // The data-parallel path a run trains with (train.backend), one row per model.
+  std::set<std::string> seen;
+  for (const auto& r : train.array())
+    if (r.stringOr("backend", "") == ctx.config.train.backend && seen.insert(r.at("model").string()).second)
+      trainRates.field(r.at("model").string(), r.at("samples_per_s").number());
   // The engine predict uses by default (fused), at the threads per rank of the configuration.
   for (const auto& r : pred.array())
     predictRates.field(r.at("model").string(), r.at("fused_pixels_per_s").number());
