@@ -86,7 +86,7 @@ CROPMAP_SIGNAL_LEAD=40 CROPMAP_MAX_REQUEUES=60 sbatch --parsable --chdir="$src" 
   --output="$work/requeue-%j.out" "$src/slurm/cropmap.sbatch" "${args[@]}" --set run.output="$work/requeued" \
   > "$work/submit.txt" 2>&1 || { cat "$work/submit.txt"; fail "sbatch failed"; }
 job=$(tail -1 "$work/submit.txt")
-state=$(wait_job "$job" 1200)
+state=$(wait_job "$job" 1500)
 log="$work/requeue-$job.out"
 cat "$log"
 restarts=$(scontrol -o show job "$job" | grep -oE 'Restarts=[0-9]+' | cut -d= -f2)
