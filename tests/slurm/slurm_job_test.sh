@@ -6,29 +6,7 @@
 # Exit 77 (ctest: skipped) when Slurm cannot run here: not root, packages
 # missing, or the daemons do not come up.
 # usage: slurm_job_test.sh CROPMAP_BIN SOURCE_DIR WORK_DIR
-set -uo pipefail
-bin=$(realpath "$1")
-src=$(realpath "$2")
-work=$(realpath -m "$3")
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm needs root"; exit 77; }
-for b in sbatch slurmctld slurmd munged; do
-  command -v "$b" >/dev/null || [ -x "/usr/sbin/$b" ] || { echo "SKIP: $b missing (slurm-wlm, munge)"; exit 77; }
-done
-
-rm -rf "$work"
-mkdir -p "$work"
-cluster="$work/cluster"
-trap 'bash "$src/slurm/local-cluster.sh" stop "$cluster"' EXIT
-if ! bash "$src/slurm/local-cluster.sh" start "$cluster"; then
-  echo "SKIP: the local Slurm did not start; logs in $cluster/log"
-  exit 77
-fi
-export SLURM_CONF="$cluster/slurm.conf"
-
-# The run and slurm tests' tiny region; its paths are relative to the repository root.
-export CROPMAP_BIN="$bin" CROPMAP_CONFIG="$src/tests/data/tiny_region.yaml"
+source "$(dirname "${BASH_SOURCE[0]}")/local_slurm.sh" "$@"
 sbatch --wait --chdir="$src" --ntasks=2 --cpus-per-task=1 --time=00:20:00 --output="$work/job-%j.out" \
   "$src/slurm/cropmap.sbatch" --set run.output="$work/out" > "$work/submit.txt" 2>&1
 rc=$?

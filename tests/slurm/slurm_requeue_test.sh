@@ -8,27 +8,7 @@
 # afterok on the one before) runs the same configuration to the same outputs.
 # Exit 77 (ctest: skipped) when Slurm cannot run here.
 # usage: slurm_requeue_test.sh CROPMAP_BIN SOURCE_DIR WORK_DIR
-set -uo pipefail
-bin=$(realpath "$1")
-src=$(realpath "$2")
-work=$(realpath -m "$3")
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm needs root"; exit 77; }
-for b in sbatch slurmctld slurmd munged; do
-  command -v "$b" >/dev/null || [ -x "/usr/sbin/$b" ] || { echo "SKIP: $b missing (slurm-wlm, munge)"; exit 77; }
-done
-
-rm -rf "$work"
-mkdir -p "$work"
-cluster="$work/cluster"
-trap 'bash "$src/slurm/local-cluster.sh" stop "$cluster"' EXIT
-if ! bash "$src/slurm/local-cluster.sh" start "$cluster"; then
-  echo "SKIP: the local Slurm did not start; logs in $cluster/log"
-  exit 77
-fi
-export SLURM_CONF="$cluster/slurm.conf"
-export CROPMAP_BIN="$bin" CROPMAP_CONFIG="$src/tests/data/tiny_region.yaml"
+source "$(dirname "${BASH_SOURCE[0]}")/local_slurm.sh" "$@"
 # Long enough training (about 100 s on 2 idle cores) that a 1-minute limit with the
 # warning 40 s before it (Slurm checks limits about every 30 s) cuts the first start.
 args=(--set train.epochs=1800 --set train.patience=0)
