@@ -129,4 +129,36 @@ MeanStd meanStd(const std::vector<double>& values) {
   return m;
 }
 
+double studentT975(int df) {
+  static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                 2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                                 2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  if (df < 1) return 0;
+  if (df <= 30) return table[df - 1];
+  return 1.959964 + 2.372 / df;  // within 0.002 of the exact quantile above 30 degrees of freedom
+}
+
+FoldSpread foldSpread(const std::vector<double>& values) {
+  FoldSpread f;
+  f.n = static_cast<int>(values.size());
+  if (values.empty()) return f;
+  const MeanStd m = meanStd(values);
+  f.mean = m.mean;
+  if (f.n < 2) return f;
+  f.sd = m.std * std::sqrt(static_cast<double>(f.n) / (f.n - 1));
+  f.ci95 = studentT975(f.n - 1) * f.sd / std::sqrt(static_cast<double>(f.n));
+  return f;
+}
+
+PairedDifference pairedDifference(const std::vector<double>& a, const std::vector<double>& b) {
+  PairedDifference p;
+  const size_t n = std::min(a.size(), b.size());
+  std::vector<double> d(n);
+  for (size_t i = 0; i < n; ++i) d[i] = a[i] - b[i];
+  p.diff = foldSpread(d);
+  p.spread = std::max(foldSpread(a).sd, foldSpread(b).sd);
+  p.beyondSpread = n >= 2 && std::fabs(p.diff.mean) > p.spread;
+  return p;
+}
+
 }  // namespace cropmap

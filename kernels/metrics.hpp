@@ -75,4 +75,27 @@ struct MeanStd {
 };
 MeanStd meanStd(const std::vector<double>& values);
 
+// A score over cross-validation folds: the mean, the sample standard
+// deviation (n - 1; 0 for one fold) and the half-width of the 95 % confidence
+// interval of the mean, t(0.975, n - 1) * sd / sqrt(n), with Student's t for
+// few folds (e.g. 4.30 for 3 folds).
+struct FoldSpread {
+  double mean = 0, sd = 0, ci95 = 0;
+  int n = 0;
+};
+FoldSpread foldSpread(const std::vector<double>& values);
+// The 0.975 quantile of Student's t with `df` degrees of freedom (df >= 1).
+double studentT975(int df);
+
+// A model against the baseline on the same folds: the spread of the per-fold
+// differences a[i] - b[i], and whether the mean difference is larger than the
+// fold-to-fold spread (the larger standard deviation of the two models over
+// the folds): a difference inside it is not evidence that either is better.
+struct PairedDifference {
+  FoldSpread diff;
+  double spread = 0;
+  bool beyondSpread = false;
+};
+PairedDifference pairedDifference(const std::vector<double>& a, const std::vector<double>& b);
+
 }  // namespace cropmap

@@ -54,10 +54,14 @@ std::map<std::int64_t, std::vector<std::size_t>> byRegionHashed(const std::vecto
 
 void dealFolds(const std::map<std::int64_t, std::vector<std::size_t>>& regions, ZoneSplits& out, int folds) {
   if (folds <= 0) return;
-  int next = 0;
-  for (const auto& [region, list] : regions)
-    for (auto i : list)
-      if (out.split[i] == kSplitTrain) out.fold[i] = next++ % folds;
+  // Training and validation zones are dealt separately, so that every fold
+  // keeps validation zones for early stopping when it is the one held out.
+  for (const std::uint8_t split : {kSplitTrain, kSplitVal}) {
+    int next = 0;
+    for (const auto& [region, list] : regions)
+      for (auto i : list)
+        if (out.split[i] == split) out.fold[i] = next++ % folds;
+  }
 }
 
 }  // namespace

@@ -33,14 +33,16 @@ std::int64_t winningZone(std::vector<std::pair<std::int64_t, std::int64_t>> coun
 
 struct ZoneSplits {
   std::vector<std::uint8_t> split;  // SplitCode per zone
-  std::vector<std::int32_t> fold;   // 0..folds-1 for training zones, -1 otherwise
+  std::vector<std::int32_t> fold;   // 0..folds-1 for training and validation zones, -1 for test zones
 };
 
 // region_holdout: in every region the zones are ordered by hash(seed, region,
 // zone); the first `holdout` go to test (all of them if the region has no
 // more), then round(valFraction * rest) to validation, the rest to training.
-// Training zones are dealt round-robin into `folds` folds (0: none), region by
-// region in hash order, so each fold draws from every region.
+// Training zones, and separately validation zones, are dealt round-robin into
+// `folds` folds (0: none), region by region in hash order, so each fold draws
+// from every region. Test zones have no fold: cross-validation runs on the
+// training and validation zones and leaves the test zones untouched.
 ZoneSplits regionHoldout(const std::vector<ZoneKey>& zones, std::uint64_t seed, int holdout, double valFraction,
                          int folds);
 

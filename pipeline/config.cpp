@@ -248,6 +248,8 @@ void Config::declare(Declarer& d) {
   d.section("sample", "Training sample tables (cropmap sample)", [&] { sample.declare(d); });
   d.section("train", "Data-parallel training (cropmap train)", [&] { train.declare(d); });
   d.section("predict", "Distributed inference to maps (cropmap predict)", [&] { predict.declare(d); });
+  d.section("cv", "Spatial cross-validation, baselines and nested model selection (cropmap cv)",
+            [&] { cv.declare(d); });
 }
 
 Config Config::defaults() { return Config{}; }
@@ -393,7 +395,8 @@ void Config::validate() const {
     const fs::path base = fs::weakly_canonical(fs::absolute(run.output), ec);
     for (const auto& [key, rel] : {std::pair<std::string, std::string>{"synth.output", synth.output},
                                    {"sample.output", sample.output},
-                                   {"train.output", train.output}}) {
+                                   {"train.output", train.output},
+                                   {"cv.output", cv.output}}) {
       if (rel.empty() || rel == ".") fail(key, "must name a path below run.output");
       const fs::path target = fs::weakly_canonical(base / rel, ec);
       const fs::path inside = target.lexically_relative(base);
@@ -449,6 +452,13 @@ void Config::validate() const {
     if (std::fabs(s - 1.0) > 1e-6) fail("split.ratios", "shares must add up to 1, they add up to " + shortestDouble(s));
   }
   if (train.model == "lstm" && train.hidden.empty()) fail("train.hidden", "lstm needs at least one layer size");
+  if (train.kernel_size % 2 == 0) fail("train.kernel_size", "must be odd, so that the series keeps its length");
+  for (int k : cv.grid_kernel)
+    if (k % 2 == 0) fail("cv.grid_kernel", std::to_string(k) + " is even; kernel sizes must be odd");
+  if (!cv.baseline.empty() && !findModel(cv.baseline))
+    fail("cv.baseline", "'" + cv.baseline + "' is not a model of train.model's table");
+  if (cv.enabled && split.folds < 2)
+    fail("cv.enabled", "cross-validation needs split.folds of 2 or more (it is " + std::to_string(split.folds) + ")");
   const ModelKind& model = modelKind(train.model);
   if (train.loss == "early_reward" && !model.earlyStopping)
     fail("train.loss", "early_reward trains the stopping head of earlyrnn; use ce or weighted_ce for " + train.model);

@@ -29,6 +29,7 @@ struct Config {
   SampleSection sample;
   TrainSection train;
   PredictSection predict;
+  CvSection cv;
 
   // Where each option got its value: "FILE:LINE" or "--set"; empty for defaults.
   std::map<std::string, std::pair<std::string, int>> origin;

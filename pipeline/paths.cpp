@@ -18,6 +18,9 @@ std::string samplesPath(const Config& c) {
 }
 
 std::string trainOutputDir(const Config& c) { return (fs::path(c.run.output) / c.train.output).string(); }
+std::string foldOutputDir(const Config& c, int fold) {
+  return fold < 0 ? trainOutputDir(c) : (fs::path(trainOutputDir(c)) / ("fold-" + std::to_string(fold))).string();
+}
 
 std::string modelPath(const Config& c) { return (fs::path(trainOutputDir(c)) / "model.pt").string(); }
 

@@ -11,6 +11,8 @@ namespace cropmap {
 std::string cubePath(const Config& config);        // <run.output>/cube.h5
 std::string samplesPath(const Config& config);     // train.samples, or <run.output>/<sample.output>
 std::string trainOutputDir(const Config& config);  // <run.output>/<train.output>
+// Where train and evaluate --fold K write: <train output>/fold-K (fold < 0: the train output itself).
+std::string foldOutputDir(const Config& config, int fold);
 std::string modelPath(const Config& config);       // <train output>/model.pt
 
 // Why writing `path` failed, for messages: the system's reason for `err` (an

@@ -16,7 +16,7 @@ namespace {
 
 constexpr const char* kFormat = "cropmap-samples";
 constexpr std::int64_t kFormatVersion = 1;
-const char* const kSplitNames[] = {"train", "val", "test"};
+const char* const kSplitNames[] = {"train", "val", "test", "cv"};
 
 }  // namespace
 
@@ -46,12 +46,13 @@ void writeSamples(const std::string& path, const Comm& comm, const SampleFileInf
       root.setAttr("periods", info.periodStarts);
       root.setAttr("tiles", info.tiles);
       root.setAttr("seed", info.seed);
+      root.setAttr("folds", static_cast<std::int64_t>(info.folds));
       root.setAttr("sampling", info.sampling);
       const hsize_t P = static_cast<hsize_t>(info.periods), B = static_cast<hsize_t>(info.bands);
       for (const auto& [name, s] : splits) {
         // Which optional columns the split has: any rank that gives one decides.
         std::vector<int> has{!s.xu.empty(), !s.parcel.empty(), !s.tile.empty(), !s.row.empty(),
-                             !s.col.empty(), !s.zone.empty(),   !s.fold.empty()};
+                             !s.col.empty(), !s.zone.empty(),   !s.fold.empty(), !s.foldBuffer.empty()};
         comm.maxInPlace(has, "samples: columns");
         const bool uint16 = has[0] != 0;
         auto need = [&](size_t got, size_t want, const char* column) {
@@ -81,7 +82,7 @@ void writeSamples(const std::string& path, const Comm& comm, const SampleFileInf
         };
         const Column ints[] = {{"tile", &s.tile, has[2] != 0}, {"row", &s.row, has[3] != 0},
                                {"col", &s.col, has[4] != 0},   {"zone", &s.zone, has[5] != 0},
-                               {"fold", &s.fold, has[6] != 0}};
+                               {"fold", &s.fold, has[6] != 0}, {"fold_buffer", &s.foldBuffer, has[7] != 0}};
         h5::Dataset parcel;
         if (has[1]) parcel = g.createDataset<std::int64_t>("parcel", {N}, ch({rowsPerChunk}), 0);
         std::vector<h5::Dataset> intSets;
@@ -170,6 +171,7 @@ struct SampleReader::Impl {
       info.inverseFrequency = root.attrDoubles("class_weights_inverse_frequency");
     if (root.hasAttr("class_counts_train")) info.trainCounts = root.attrInts("class_counts_train");
     if (root.hasAttr("seed")) info.seed = root.attrInt("seed");
+    if (root.hasAttr("folds")) info.folds = static_cast<int>(root.attrInt("folds"));
     if (root.hasAttr("sampling")) info.sampling = root.attrString("sampling");
     if (info.classNames.empty()) fail("/class_names", "no classes");
     if (info.classWeights.size() != info.classNames.size())
@@ -177,7 +179,7 @@ struct SampleReader::Impl {
                                  std::to_string(info.classNames.size()) + " classes");
     for (const char* split : kSplitNames)
       if (root.exists(split)) openSplit(root.openGroup(split), split);
-    if (splits.empty()) fail("/", "no train, val or test group");
+    if (splits.empty()) fail("/", "no train, val, test or cv group");
     const auto count = [](size_t n, const char* what) { return "has " + std::to_string(n) + " " + what + " for "; };
     if (info.bandMean.size() != static_cast<size_t>(info.bands))
       fail("/band_mean", count(info.bandMean.size(), "values") + std::to_string(info.bands) + " bands");
@@ -326,6 +328,45 @@ SampleRows SampleReader::read(const std::string& split, const std::vector<std::i
     const float* src = xs.data() + i * cell;
     float* to = out.x.data() + dst * cell;
     for (size_t c = 0; c < cell; ++c) to[c] = (src[c] - mean[c % B]) * inv[c % B];
+  }
+  return out;
+}
+
+std::vector<std::int32_t> SampleReader::column(const std::string& split, const std::string& name) {
+  const std::int64_t n = rows(split);
+  if (!impl_->file.root().openGroup(split).exists(name)) return {};
+  const auto dd = impl_->file.root().openGroup(split).openDataset(name).dims();
+  if (dd.size() != 1 || dd[0] != static_cast<hsize_t>(n)) impl_->fail("/" + split + "/" + name, "expected one value per row");
+  std::vector<std::int64_t> all(static_cast<size_t>(n));
+  std::iota(all.begin(), all.end(), std::int64_t{0});
+  std::vector<std::int32_t> out(static_cast<size_t>(n));
+  impl_->readRows<std::int32_t>(split, name.c_str(), all, out.data());
+  return out;
+}
+
+std::vector<std::int64_t> foldRows(SampleReader& reader, const std::string& split, int fold, bool heldOut) {
+  const std::int64_t n = reader.rows(split);
+  std::vector<std::int64_t> out;
+  if (fold < 0) {
+    out.resize(static_cast<size_t>(n));
+    std::iota(out.begin(), out.end(), std::int64_t{0});
+    return out;
+  }
+  const auto& info = reader.info();
+  if (info.folds < 2)
+    throw UsageError(info.path + ": drawn without cross-validation folds; set split.folds to 2 or more and rerun "
+                                 "split and sample");
+  if (fold >= info.folds)
+    throw UsageError("--fold " + std::to_string(fold) + ": " + info.path + " has folds 0.." +
+                     std::to_string(info.folds - 1));
+  const auto folds = reader.column(split, "fold");
+  const auto buffer = reader.column(split, "fold_buffer");
+  if (static_cast<std::int64_t>(folds.size()) != n)
+    throw UsageError(info.path + ": /" + split + "/fold: missing; rerun `cropmap sample`");
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto f = folds[static_cast<size_t>(i)];
+    const bool buffered = !buffer.empty() && ((buffer[static_cast<size_t>(i)] >> fold) & 1);
+    if (heldOut ? f == fold : (f >= 0 && f != fold && !buffered)) out.push_back(i);
   }
   return out;
 }

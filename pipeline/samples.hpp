@@ -13,8 +13,14 @@
 //                     with attrs scale_factor (and add_offset): value = raw * scale + offset
 //   /<split>/y        int16 [N], class ids 0..K-1
 //   /<split>/parcel   int64 [N] (0 = none); /tile (index into /tiles), /row, /col,
-//                     /zone int32 [N]; /fold int32 [N] (-1 = no fold); each optional
-// with <split> one of train, val, test.
+//                     /zone int32 [N]; /fold int32 [N] (-1 = no fold); /fold_buffer
+//                     int32 [N] (bit k: within split.buffer_m of fold k's held-out
+//                     area); each optional
+// with <split> one of train, val, test, and cv: with split.folds >= 2, rows drawn
+// in proportion to the classes from the training and validation zones together,
+// each with its fold, on which `cropmap evaluate --fold K` scores fold K (the
+// train rows are stratified, so they would misstate the class mix).
+// Root attribute folds (0 = no cross-validation).
 //
 // Writing is collective: every rank writes its own contiguous rows [offset,
 // offset + n) of every split in one collective call per dataset, into a
@@ -43,6 +49,7 @@ struct SampleFileInfo {
   std::vector<double> classWeights, inverseFrequency, bandMean, bandStd;
   std::vector<std::int64_t> trainCounts;
   std::int64_t seed = 0;
+  int folds = 0;  // split.folds when the table was drawn (>= 2: cross-validation columns and /cv)
   std::string sampling;
   int classes() const { return static_cast<int>(classNames.size()); }
 };
@@ -56,7 +63,7 @@ struct SampleSplit {
   double scaleFactor = 1.0, addOffset = 0.0;
   std::vector<std::int16_t> y;
   std::vector<std::int64_t> parcel;
-  std::vector<std::int32_t> tile, row, col, zone, fold;
+  std::vector<std::int32_t> tile, row, col, zone, fold, foldBuffer;
 };
 
 // Collective over comm. Writes PATH through a temporary name renamed into
@@ -95,10 +102,20 @@ class SampleReader {
   SampleRows read(const std::string& split, const std::vector<std::int64_t>& rows);
   // Collective: rows [begin, end) of a split.
   SampleRows readRange(const std::string& split, std::int64_t begin, std::int64_t end);
+  // Collective: every row of an integer column of a split (y, fold,
+  // fold_buffer, zone, ...), as int32; empty when the split has no such column.
+  std::vector<std::int32_t> column(const std::string& split, const std::string& name);
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The rows of a split that cross-validation fold `fold` uses (collective):
+// with heldOut false the rows it trains or validates on (other folds, outside
+// the fold's buffer), with heldOut true the rows it is scored on (the fold's
+// own). fold < 0: every row. Throws UsageError naming the file when the table
+// has no folds or fewer than fold + 1.
+std::vector<std::int64_t> foldRows(SampleReader& reader, const std::string& split, int fold, bool heldOut);
 
 }  // namespace cropmap

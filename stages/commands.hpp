@@ -17,6 +17,7 @@ Command splitCommand();      // stages/split/split.cpp
 Command sampleCommand();     // stages/sample/sample.cpp
 Command trainCommand();      // stages/train/trainer.cpp
 Command evaluateCommand();   // stages/train/evaluate.cpp
+Command cvCommand();         // stages/cv/cv.cpp
 Command predictCommand();    // stages/predict/predict.cpp
 Command reportCommand();     // stages/report/report.cpp
 Command runCommand();        // stages/run/run.cpp

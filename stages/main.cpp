@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       sampleCommand(),
       trainCommand(),
       evaluateCommand(),
+      cvCommand(),
       predictCommand(),
       reportCommand(),
       runCommand(),

@@ -75,7 +75,10 @@ struct SplitSection {
     d.opt("val_fraction", val_fraction, "Share of the remaining zones used for validation").range(0, 0.9);
     d.opt("patches", patches, "Patches per tile side (random_patches)").range(1, 1000);
     d.opt("ratios", ratios, "Train, validation and test shares of patches (random_patches)").range(0, 1);
-    d.opt("folds", folds, "Spatial cross-validation folds over the training zones (0: none)").range(0, 20);
+    d.opt("folds", folds,
+          "Spatial cross-validation folds over the training and validation zones (0: none; `cropmap cv` needs at "
+          "least 2); buffer_m also parts each held-out fold from the pixels its training uses")
+        .range(0, 16);
     d.opt("buffer_m", buffer_m, "Metres around test zones whose pixels belong to no split").range(0, 100000);
   }
 };

@@ -44,6 +44,7 @@ struct TrainSection {
   std::string output = "train";
   std::vector<int> hidden{200, 125, 100};
   double dropout = 0.2;
+  int kernel_size = 5;
   int batch_size = 64;
   int epochs = 20;
   std::string optimizer = "adamw";
@@ -67,6 +68,8 @@ struct TrainSection {
     d.opt("output", output,
           "Directory below run.output for model.pt, best.pt, checkpoint.pt, metrics.jsonl and the reports");
     d.opt("hidden", hidden, "lstm: hidden size of each stacked LSTM layer, first to last").range(1, 4096);
+    d.opt("kernel_size", kernel_size, "tempcnn: taps of each temporal convolution (odd: the series keeps its length)")
+        .range(1, 15);
     d.opt("dropout", dropout, "Dropout between LSTM layers (lstm, earlyrnn) and after each block (tempcnn)")
         .range(0, 0.9);
     d.opt("batch_size", batch_size, "Samples per step on each rank (the global batch is this times the ranks)")
@@ -101,6 +104,35 @@ struct TrainSection {
     d.opt("overlap", overlap,
           "Start each bucket's allreduce during backward, as soon as all its gradients exist (needs several "
           "buckets: set bucket_mb below the model's gradient size)");
+  }
+};
+
+struct CvSection {
+  bool enabled = false;
+  std::vector<std::string> models;
+  std::string baseline;
+  std::vector<double> grid_lr;
+  std::vector<int> grid_kernel;
+  std::string select_by = "macro_f1";
+  bool final_models = true;
+  std::string output = "cv";
+  void declare(Declarer& d) {
+    d.opt("enabled", enabled,
+          "`cropmap run` ends with `cropmap cv`: spatial k-fold cross-validation over split.folds (needs 2 or more)");
+    d.opt("models", models, "Models cross-validated side by side (empty: train.model)").oneOf(modelNames());
+    d.opt("baseline", baseline,
+          "Model every other is compared with, fold by fold, in the same run (empty: none)");
+    d.opt("grid_lr", grid_lr,
+          "Nested selection: learning rates tried (empty: train.lr only); the configuration with the best mean "
+          "over the folds is retrained on every fold's zones and scored on the untouched test zones")
+        .range(1e-8, 10);
+    d.opt("grid_kernel", grid_kernel, "Nested selection: tempcnn kernel sizes tried (empty: train.kernel_size only)")
+        .range(1, 15);
+    d.opt("select_by", select_by, "Fold-mean score that picks the configuration of the grid")
+        .oneOf({"macro_f1", "overall_accuracy", "kappa"});
+    d.opt("final_models", final_models,
+          "Retrain each model's selected configuration on every fold's zones and score it on the test zones");
+    d.opt("output", output, "Directory below run.output for every fold's model and report and cv_report.{json,txt}");
   }
 };
 

@@ -54,18 +54,6 @@ std::string headlineMetrics(const std::string& reportPath) {
   return out;
 }
 
-// Parses an empty command line against a stage's own flags, so that flags
-// with defaults hold them when the stage runs inside `run`.
-po::variables_map stageArgs(const Command& cmd) {
-  po::options_description own;
-  po::positional_options_description pos;
-  if (cmd.addOptions) cmd.addOptions(own, pos);
-  po::variables_map vm;
-  po::store(po::command_line_parser(std::vector<std::string>{}).options(own).run(), vm);
-  po::notify(vm);
-  return vm;
-}
-
 bool always(const Config&) { return true; }
 
 }  // namespace
@@ -108,6 +96,8 @@ const std::vector<RunStage>& runStages() {
          r.applySynthDefaults();
          return std::vector<std::string>{r.labels.parcels};
        }},
+      {"cv", cvCommand, {"cv", "train", "predict", "compute.threads"}, [](const Config& c) { return c.cv.enabled; },
+       [](const Config& c) { return (fs::path(c.run.output) / c.cv.output / "cv_report.json").string(); }, nullptr},
       {"report", reportCommand, {}, always,
        [](const Config& c) { return (fs::path(c.run.output) / "report" / "index.html").string(); }, nullptr, true},
   };
@@ -199,7 +189,7 @@ static int runAll(CommandContext& ctx) {
       if (ctx.resume && !resumeUsed && !resumable && why == "configuration or inputs changed")
         log::info("run: ", stage.name, ": its configuration or inputs changed since it was started; it starts over");
       resumeUsed = resumeUsed || ctx.resume;
-      sub.args = stageArgs(cmd);
+      sub.args = commandArgs(cmd, {});
       log::info("run: ", stage.name, sub.resume ? " (resuming)" : "", " (", why, ") ...");
       if (rank == 0) {
         forgetRecords(cfg, stage.name);
@@ -250,6 +240,7 @@ static int runAll(CommandContext& ctx) {
     show("maps", predicted.maps());
     show("parcels", predicted.parcels());
     show("stac", (fs::path(cfg.run.output) / "stac" / "collection.json").string());
+    show("cv", (fs::path(cfg.run.output) / cfg.cv.output / "cv_report.txt").string());
     show("report", fs::absolute(fs::path(cfg.run.output) / "report" / "index.html").string());
     std::fflush(stdout);
   }
@@ -259,7 +250,9 @@ static int runAll(CommandContext& ctx) {
 Command runCommand() {
   Command c;
   c.name = "run";
-  c.summary = "every stage in order (synth if configured, composite, labels, split, sample, train, evaluate, predict, report)";
+  c.summary =
+      "every stage in order (synth if configured, composite, labels, split, sample, train, evaluate, predict, cv if "
+      "configured, report)";
   c.description =
       "Skips stages already complete for this configuration (recorded in <run.output>/.run/) and reruns a\n"
       "stage whose configuration changed together with everything after it. --resume continues an\n"
@@ -270,6 +263,16 @@ Command runCommand() {
   };
   c.run = runAll;
   return c;
+}
+
+po::variables_map commandArgs(const Command& cmd, const std::vector<std::string>& argv) {
+  po::options_description own;
+  po::positional_options_description pos;
+  if (cmd.addOptions) cmd.addOptions(own, pos);
+  po::variables_map vm;
+  po::store(po::command_line_parser(argv).options(own).positional(pos).run(), vm);
+  po::notify(vm);
+  return vm;
 }
 
 Command standalone(Command command) {

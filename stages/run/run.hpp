@@ -40,6 +40,9 @@ const std::vector<RunStage>& runStages();
 std::string stageFingerprint(const Config& config, const RunStage& stage, const std::string& upstream);
 
 Command runCommand();
+// A command's own flags parsed from `argv` (e.g. {"--fold", "2"}; empty: the
+// defaults), for a command run from inside another one.
+boost::program_options::variables_map commandArgs(const Command& cmd, const std::vector<std::string>& argv);
 // A stage command run on its own: it first removes the run records of its
 // stage and of every later stage (see above). Commands that are no stage of a run are returned unchanged.
 Command standalone(Command command);

@@ -22,7 +22,9 @@ namespace cropmap {
 
 namespace {
 
-constexpr int kSplits = 4;  // index = SplitCode; 0 unused
+constexpr int kSplits = 5;  // index = SplitCode (0 unused), then the cross-validation pool
+constexpr int kPool = 4;    // rows for scoring folds: training and validation zones, in class proportions
+const char* rowSetName(int s) { return s == kPool ? "cv" : kernels::splitName(s); }
 constexpr std::uint64_t kParcelSalt = 0x9a3ce1;
 constexpr std::int64_t kRowBlock = 256;  // parcel rows per owner chunk (fixed: keeps sums rank-count independent)
 
@@ -63,6 +65,13 @@ class SampleRun {
     std::vector<std::int32_t> f(n);
     if (n) fd.read<std::int32_t>({0}, {n}, f.data());
     zoneFold_.assign(f.begin(), f.end());
+    folds_ = cfg.split.folds >= 2 && cube_.hasLayer("fold_buffer") ? cfg.split.folds : 0;
+    if (cfg.split.folds >= 2 && !folds_)
+      throw UsageError(path + ": split.folds is " + std::to_string(cfg.split.folds) +
+                       " but the cube's split has no folds; rerun `cropmap split`");
+    if (folds_ && parcelLevel_)
+      log::warn("sample: cross-validation rows (/cv) are drawn at pixel level only; sample.level parcel "
+                "writes none, so `cropmap cv` needs sample.level pixel");
     // Ranks read contiguous runs of the canonical unit list, so that rows
     // concatenated in rank order are in unit order at any rank count.
     plan_.blockEdge = blockEdge(cfg.composite.block_size, cube_.layout().chunk);
@@ -84,6 +93,7 @@ class SampleRun {
     std::vector<std::uint8_t> split;
     std::vector<std::int32_t> zone;
     std::vector<std::int64_t> parcel;
+    std::vector<std::uint16_t> foldBuffer;
   };
   // The unit's label and split layers; with `all` also zone and parcel (parcel always at parcel level).
   Layers readLayers(const WorkUnit& u, bool all) {
@@ -101,10 +111,19 @@ class SampleRun {
     if (all) {
       l.zone.resize(n);
       cube_.readLayer<std::int32_t>(name, "zone", u.window(), l.zone.data());
+      if (folds_) {
+        l.foldBuffer.resize(n);
+        cube_.readLayer<std::uint16_t>(name, "fold_buffer", u.window(), l.foldBuffer.data());
+      }
     }
     return l;
   }
   bool usable(const Layers& l, size_t i) const { return l.split[i] != 0 && l.label[i] >= 0 && l.label[i] < K_; }
+  // A usable pixel that the cross-validation pool also draws from.
+  bool pooled(const Layers& l, size_t i) const {
+    return folds_ && !parcelLevel_ && (l.split[i] == kernels::kSplitTrain || l.split[i] == kernels::kSplitVal);
+  }
+  int folds() const { return folds_; }
   size_t cell(int split, int cls) const { return static_cast<size_t>(split * K_ + cls); }
 
   // Calls visit(p, row, col, value) for each pixel of the unit that want(p,
@@ -167,6 +186,7 @@ class SampleRun {
   std::vector<std::string> classNames_;
   int K_ = 0;
   std::vector<std::int64_t> zoneFold_;
+  int folds_ = 0;
   UnitPlan plan_;
   std::vector<std::uint16_t> refl_;
 };
@@ -190,6 +210,7 @@ class ClassCounts : public BlockStage {
       if (!run_.usable(l, p)) continue;
       if (run_.parcelLevel()) seen[l.parcel[p]] = {l.split[p], l.label[p]};
       else local_[run_.cell(l.split[p], l.label[p])] += 1;
+      if (run_.pooled(l, p)) local_[run_.cell(kPool, l.label[p])] += 1;
     }
     const int size = static_cast<int>(out_.size());
     for (const auto& [p, sc] : seen)
@@ -247,12 +268,14 @@ class PixelCandidates : public BlockStage {
     const auto l = run_.readLayers(u, false);
     for (size_t p = 0; p < l.label.size(); ++p) {
       if (!run_.usable(l, p)) continue;
-      const size_t i = run_.cell(l.split[p], l.label[p]);
-      if (!pending_[i]) continue;
       const int row = u.row0 + static_cast<int>(p) / u.cols, col = u.col0 + static_cast<int>(p) % u.cols;
       const auto h = kernels::mixHash(run_.seed(), static_cast<std::uint64_t>(u.tile), static_cast<std::uint64_t>(row),
                                       static_cast<std::uint64_t>(col));
-      if (below(theta_[i], h)) out_.push_back({h, pixelKey(u.tile, row, col), l.split[p], l.label[p]});
+      for (const int s : {static_cast<int>(l.split[p]), run_.pooled(l, p) ? kPool : 0}) {
+        if (s == 0) continue;
+        const size_t i = run_.cell(s, l.label[p]);
+        if (pending_[i] && below(theta_[i], h)) out_.push_back({h, pixelKey(u.tile, row, col), s, l.label[p]});
+      }
     }
   }
   void finish(const Comm&, const PassResult&) override {}
@@ -348,40 +371,54 @@ class PixelRows : public BlockStage {
 
   void process(const WorkUnit& u) override {
     const auto l = run_.readLayers(u, true);
-    const int P = run_.cube().periods(), B = run_.cube().bands();
-    const auto& layout = run_.cube().layout();
-    auto want = [&](size_t p, int row, int col) {
-      if (!run_.usable(l, p)) return false;
+    // The row sets a pixel goes to: its split's, the cross-validation pool's, or both.
+    auto sets = [&](size_t p, int row, int col) {
+      std::array<int, 2> in{0, 0};
+      if (!run_.usable(l, p)) return in;
       const auto h = kernels::mixHash(run_.seed(), static_cast<std::uint64_t>(u.tile), static_cast<std::uint64_t>(row),
                                       static_cast<std::uint64_t>(col));
-      return run_.selected(run_.cell(l.split[p], l.label[p]), h, pixelKey(u.tile, row, col));
+      if (run_.selected(run_.cell(l.split[p], l.label[p]), h, pixelKey(u.tile, row, col))) in[0] = l.split[p];
+      if (run_.pooled(l, p) && run_.selected(run_.cell(kPool, l.label[p]), h, pixelKey(u.tile, row, col)))
+        in[1] = kPool;
+      return in;
+    };
+    auto want = [&](size_t p, int row, int col) {
+      const auto in = sets(p, row, col);
+      return in[0] != 0 || in[1] != 0;
     };
     run_.forEachSelected(u, want, [&](size_t p, int row, int col, auto&& value) {
-      auto& r = rows_[static_cast<size_t>(l.split[p] - 1)].second;
-      const bool train = l.split[p] == kernels::kSplitTrain;
-      for (int t = 0; t < P; ++t)
-        for (int b = 0; b < B; ++b) {
-          const std::uint16_t v = value(t, b);
-          if (v == layout.fillValue) {
-            r.x.push_back(std::numeric_limits<float>::quiet_NaN());
-            ++missing;
-            continue;
-          }
-          r.x.push_back(static_cast<float>(v * layout.scaleFactor + layout.bandOffsets[static_cast<size_t>(b)]));
-          if (train) {
-            isum_[static_cast<size_t>(b)] += v;
-            isq_[static_cast<size_t>(b)] += static_cast<double>(v) * v;  // < 2^53 for any realistic sample: exact
-            icnt_[static_cast<size_t>(b)] += 1;
-          }
-        }
-      r.y.push_back(l.label[p]);
-      r.parcel.push_back(l.parcel[p]);
-      r.tile.push_back(u.tile);
-      r.row.push_back(row);
-      r.col.push_back(col);
-      r.zone.push_back(l.zone[p]);
-      r.fold.push_back(run_.foldOfZone(l.zone[p]));
+      for (const int s : sets(p, row, col))
+        if (s != 0) push(rows_[static_cast<size_t>(s - 1)].second, s == kernels::kSplitTrain, l, p, u.tile, row, col, value);
     });
+  }
+
+  template <class Value>
+  void push(SampleSplit& r, bool train, const SampleRun::Layers& l, size_t p, int tile, int row, int col, Value&& value) {
+    const int P = run_.cube().periods(), B = run_.cube().bands();
+    const auto& layout = run_.cube().layout();
+    for (int t = 0; t < P; ++t)
+      for (int b = 0; b < B; ++b) {
+        const std::uint16_t v = value(t, b);
+        if (v == layout.fillValue) {
+          r.x.push_back(std::numeric_limits<float>::quiet_NaN());
+          ++missing;
+          continue;
+        }
+        r.x.push_back(static_cast<float>(v * layout.scaleFactor + layout.bandOffsets[static_cast<size_t>(b)]));
+        if (train) {
+          isum_[static_cast<size_t>(b)] += v;
+          isq_[static_cast<size_t>(b)] += static_cast<double>(v) * v;  // < 2^53 for any realistic sample: exact
+          icnt_[static_cast<size_t>(b)] += 1;
+        }
+      }
+    r.y.push_back(l.label[p]);
+    r.parcel.push_back(l.parcel[p]);
+    r.tile.push_back(tile);
+    r.row.push_back(row);
+    r.col.push_back(col);
+    r.zone.push_back(l.zone[p]);
+    r.fold.push_back(run_.foldOfZone(l.zone[p]));
+    if (!l.foldBuffer.empty()) r.foldBuffer.push_back(l.foldBuffer[p]);
   }
 
   void finish(const Comm& comm, const PassResult&) override {
@@ -626,6 +663,7 @@ SampleFileInfo attributes(SampleRun& run, const SplitRows& rows, const Comm& com
   attrs.periodStarts = run.cube().layout().periods;
   for (const auto& t : run.cube().tiles()) attrs.tiles.push_back(t.name);
   attrs.seed = run.config().run.seed;
+  attrs.folds = run.folds();
   attrs.periods = run.cube().periods();
   attrs.bands = run.parcelLevel() ? 2 * run.cube().bands() : run.cube().bands();
   for (const auto& b : run.cube().layout().bands) attrs.bandNames.push_back(run.parcelLevel() ? b + "_mean" : b);
@@ -661,7 +699,8 @@ void logCounts(SampleRun& run, std::int64_t missing, const std::string& path) {
         perClass += (perClass.empty() ? "" : ", ") + run.classNames()[c] + " " + std::to_string(run.target[i]) + "/" +
                     std::to_string(run.avail[i]);
     }
-    log::info("sample: ", kernels::splitName(s), ": ", tot, " rows (", perClass.empty() ? "none" : perClass, ")");
+    if (s == kPool && !run.folds()) continue;
+    log::info("sample: ", rowSetName(s), ": ", tot, " rows (", perClass.empty() ? "none" : perClass, ")");
   }
   if (missing > 0) log::warn("sample: ", missing, " values without data in the cube are stored as NaN");
   log::info("sample: wrote ", path);
@@ -677,7 +716,7 @@ int runSample(CommandContext& ctx) {
   select(run, comm);
 
   SplitRows rows;
-  for (int s = 1; s < kSplits; ++s) rows.push_back({kernels::splitName(s), SampleSplit{}});
+  for (int s = 1; s < kSplits; ++s) rows.push_back({rowSetName(s), SampleSplit{}});
   std::vector<double> mean, sd;
   std::int64_t missing = 0;
   if (run.parcelLevel()) {
@@ -691,6 +730,7 @@ int runSample(CommandContext& ctx) {
     pass.bandStatistics(mean, sd);
     missing = pass.missing;
   }
+  if (!run.folds()) rows.pop_back();  // no /cv without folds
   const SampleFileInfo attrs = attributes(run, rows, comm, std::move(mean), std::move(sd));
   const std::int64_t missingAll = comm.sum(missing, "sample: values without data");
   run.cube().close();

@@ -257,6 +257,11 @@ class SplitWriter : public BlockStage {
     cube.createLayer<std::uint8_t>("split", 0,
                                    {"data split of the pixel (0: none)", "", "train validation test", {1, 2, 3}});
     cube.createLayer<std::int32_t>("zone", -1, {"split zone index (/zones); -1 none", "", "", {}});
+    if (cfg_.split.folds >= 2)
+      cube.createLayer<std::uint16_t>(
+          "fold_buffer", 0,
+          {"cross-validation folds whose held-out area lies within split.buffer_m of the pixel (bit k: fold k)", "",
+           "", {}});
     writeZoneTable(comm);
     cube.createLedger("split", run_.plan().units);
     cube.flush();
@@ -308,6 +313,57 @@ class SplitWriter : public BlockStage {
     const std::string& tile = run_.cube().tiles()[static_cast<size_t>(u.tile)].name;
     run_.cube().writeLayer<std::uint8_t>(tile, "split", u.window(), split.data());
     run_.cube().writeLayer<std::int32_t>(tile, "zone", u.window(), zone.data());
+    if (cfg_.split.folds >= 2) {
+      const auto buffer = foldBuffer(u, b, split, parcelFold(b));
+      run_.cube().writeLayer<std::uint16_t>(tile, "fold_buffer", u.window(), buffer.data());
+    }
+  }
+
+  // The fold of each pixel of the grown block: of its parcel's zone when it
+  // is labelled, else of the zone it lies in; -1 none.
+  std::vector<std::int32_t> parcelFold(const SplitRun::Grown& b) const {
+    const auto& keys = run_.keys();
+    const auto& has = run_.has();
+    auto foldOf = [&](std::int64_t z) { return z >= 0 ? run_.splits.fold[static_cast<size_t>(z)] : -1; };
+    std::vector<std::int32_t> fold(static_cast<size_t>(b.rows) * b.cols, -1);
+    for (size_t o = 0; o < fold.size(); ++o) {
+      if (b.label[o] >= 0 && b.parcel[o] != 0) {
+        auto it = run_.zoneOfParcel.find(b.parcel[o]);
+        if (it != run_.zoneOfParcel.end()) {
+          fold[o] = foldOf(it->second);
+          continue;
+        }
+      }
+      if (has[o]) fold[o] = foldOf(run_.zoneIndex(keys[o]));
+    }
+    return fold;
+  }
+
+  // Bit k of a training or validation pixel of another fold is set when the
+  // held-out area of fold k lies within split.buffer_m: training for fold k
+  // leaves the pixel out, as training for the final model leaves out the
+  // pixels around the test zones.
+  std::vector<std::uint16_t> foldBuffer(const WorkUnit& u, const SplitRun::Grown& b,
+                                        const std::vector<std::uint8_t>& split,
+                                        const std::vector<std::int32_t>& fold) const {
+    std::vector<std::uint16_t> out(static_cast<size_t>(u.window().pixels()), 0);
+    const int halo = run_.halo();
+    if (halo == 0) return out;
+    const double limit2 = (cfg_.split.buffer_m / run_.pixel()) * (cfg_.split.buffer_m / run_.pixel());
+    std::vector<std::uint8_t> area(fold.size());
+    for (int k = 0; k < cfg_.split.folds; ++k) {
+      bool any = false;
+      for (size_t o = 0; o < fold.size(); ++o) any |= (area[o] = fold[o] == k) != 0;
+      if (!any) continue;
+      const auto d2 = kernels::squaredDistanceTo(area.data(), b.rows, b.cols);
+      for (int y = 0; y < u.rows; ++y)
+        for (int x = 0; x < u.cols; ++x) {
+          const size_t o = static_cast<size_t>(y + halo) * b.cols + (x + halo), c = static_cast<size_t>(y) * u.cols + x;
+          const bool pool = split[c] == kernels::kSplitTrain || split[c] == kernels::kSplitVal;
+          if (pool && fold[o] != k && d2[o] <= limit2) out[c] |= static_cast<std::uint16_t>(1u << k);
+        }
+    }
+    return out;
   }
   void commit(const WorkUnit& u) override { run_.cube().markDone("split", u.index); }
   void stop(const Comm&) override { run_.cube().close(); }

@@ -114,12 +114,14 @@ int runEvaluate(CommandContext& ctx) {
   const int rank = ctx.rank(), size = ctx.size();
   MPI_Comm comm = ctx.comm();
   torch::set_num_threads(ctx.config.threads());
-  const std::string outDir = trainOutputDir(ctx.config);
+  const int fold = ctx.args.count("fold") ? ctx.args["fold"].as<int>() : -1;
+  const std::string outDir = foldOutputDir(ctx.config, fold);
   const std::string modelPath =
       ctx.args.count("model") ? ctx.args["model"].as<std::string>() : (fs::path(outDir) / "model.pt").string();
-  const std::string split = ctx.args.count("split") ? ctx.args["split"].as<std::string>() : "test";
-  if (split != "train" && split != "val" && split != "test")
-    throw UsageError("--split: expected train, val or test, got '" + split + "'");
+  const std::string split = ctx.args.count("split") ? ctx.args["split"].as<std::string>() : fold >= 0 ? "cv" : "test";
+  if (split != "train" && split != "val" && split != "test" && split != "cv")
+    throw UsageError("--split: expected train, val, test or cv, got '" + split + "'");
+  if (split == "cv" && fold < 0) throw UsageError("--split cv scores a cross-validation fold: give --fold K");
 
   LoadedModel lm = loadModelFile(modelPath);
   SampleReader reader(samplesPath(ctx.config), comm);
@@ -137,8 +139,11 @@ int runEvaluate(CommandContext& ctx) {
                           std::vector<double>(static_cast<size_t>(info.bands), 1.0));
   auto classifier = mapping::Classifier::load(modelPath, mapping::engineOptions(ctx.config));
 
-  const auto slice = contiguousSlice(reader.rows(split), rank, size);
-  SampleRows rows = reader.readRange(split, slice.first, slice.second);
+  // Fold K is scored on its own rows of /cv: zones its model never saw.
+  const auto scored = foldRows(reader, split, split == "cv" ? fold : -1, true);
+  const auto slice = contiguousSlice(static_cast<std::int64_t>(scored.size()), rank, size);
+  SampleRows rows =
+      reader.read(split, std::vector<std::int64_t>(scored.begin() + slice.first, scored.begin() + slice.second));
   std::vector<std::int32_t> pred(static_cast<size_t>(rows.n)), stop(static_cast<size_t>(rows.n));
   std::vector<float> prob(static_cast<size_t>(rows.n));
   if (rows.n > 0)
@@ -162,7 +167,7 @@ int runEvaluate(CommandContext& ctx) {
   json::Object root;
   root.field("model", modelPath).field("model_type", spec.name).field("samples_file", info.path).field("split", split)
       .field("level", info.level).field("epoch", static_cast<long long>(lm.meta.epoch))
-      .field("engine", ctx.config.predict.engine);
+      .field("engine", ctx.config.predict.engine).field("fold", fold);
   root.raw("pixel", reportJson(pixelReport, pixel, names));
   std::string text = "cropmap evaluate: " + spec.name + " (" + modelPath + ") on /" + split + " of " + info.path + "\n\n";
   text += reportText(level + "-level", pixelReport, pixel, names);
@@ -216,7 +221,7 @@ int runEvaluate(CommandContext& ctx) {
     text += b;
   }
   fs::create_directories(outDir);
-  const std::string suffix = split == "test" ? "" : "_" + split;
+  const std::string suffix = split == "test" || split == "cv" ? "" : "_" + split;
   const fs::path jsonPath = fs::path(outDir) / ("report" + suffix + ".json");
   const fs::path textPath = fs::path(outDir) / ("report" + suffix + ".txt");
   for (const auto& [path, body] : {std::pair{jsonPath, root.text() + "\n"}, std::pair{textPath, text}}) {
@@ -226,8 +231,9 @@ int runEvaluate(CommandContext& ctx) {
     if (!out) throw std::runtime_error("cannot write " + path.string());
     fs::rename(path.string() + ".tmp", path);
   }
-  std::fputs(text.c_str(), stdout);
-  std::printf("\nwritten %s and %s\n", jsonPath.string().c_str(), textPath.string().c_str());
+  if (!ctx.args.count("quiet")) std::fputs(text.c_str(), stdout);
+  std::printf("%swritten %s and %s\n", ctx.args.count("quiet") ? "" : "\n", jsonPath.string().c_str(),
+              textPath.string().c_str());
   return 0;
 }
 
@@ -245,7 +251,10 @@ Command evaluateCommand() {
       "earlyrnn adds the mean and spread of its stopping step. Writes report.json and report.txt.";
   c.addOptions = [](po::options_description& o, po::positional_options_description&) {
     o.add_options()("model", po::value<std::string>(), "model file (default RUN/train.output/model.pt)")(
-        "split", po::value<std::string>(), "split to score: test (default), val or train");
+        "split", po::value<std::string>(), "split to score: test (default), val, train, or cv (with --fold)")(
+        "fold", po::value<int>(),
+        "cross-validation: score the model of fold K (RUN/train.output/fold-K) on fold K's rows of /cv, into "
+        "that directory")("quiet", "write the reports without printing them");
   };
   c.run = runEvaluate;
   return c;

@@ -78,12 +78,12 @@ class EarlyRnnImpl final : public SeriesModelImpl {
 
 class TempCnnImpl final : public SeriesModelImpl {
  public:
-  static constexpr int kFilters = 64, kKernel = 5, kDense = 256;
+  static constexpr int kFilters = 64, kDense = 256;
   explicit TempCnnImpl(const ModelSpec& s) {
     int in = s.bands;
     for (int i = 0; i < 3; ++i) {
       convs_.push_back(register_module("conv" + std::to_string(i),
-                                       nn::Conv1d(nn::Conv1dOptions(in, kFilters, kKernel).padding(kKernel / 2))));
+                                       nn::Conv1d(nn::Conv1dOptions(in, kFilters, s.kernel).padding(s.kernel / 2))));
       norms_.push_back(register_module("bn" + std::to_string(i), nn::BatchNorm1d(kFilters)));
       in = kFilters;
     }
@@ -214,6 +214,7 @@ void writeModel(torch::serialize::OutputArchive& a, SeriesModelImpl& model, cons
   a.write("spec_dims", c10::IValue(std::vector<std::int64_t>{m.spec.bands, m.spec.periods, m.spec.classes}));
   a.write("spec_hidden", c10::IValue(std::vector<std::int64_t>(m.spec.hidden.begin(), m.spec.hidden.end())));
   a.write("spec_dropout", c10::IValue(m.spec.dropout));
+  a.write("spec_kernel", c10::IValue(static_cast<std::int64_t>(m.spec.kernel)));
   a.write("band_mean", doubles(m.bandMean));
   a.write("band_std", doubles(m.bandStd));
   a.write("class_names", strings(m.classNames));
@@ -245,6 +246,8 @@ ModelMeta readModelMeta(torch::serialize::InputArchive& a, const std::string& fi
   auto hidden = get("spec_hidden").toIntVector();
   m.spec.hidden.assign(hidden.begin(), hidden.end());
   m.spec.dropout = get("spec_dropout").toDouble();
+  c10::IValue kernel;
+  if (a.try_read("spec_kernel", kernel)) m.spec.kernel = static_cast<int>(kernel.toInt());
   torch::Tensor t;
   a.read("band_mean", t);
   m.bandMean = doubles(t);

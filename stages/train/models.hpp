@@ -27,6 +27,7 @@ struct ModelSpec {
   int bands = 0, periods = 0, classes = 0;
   std::vector<int> hidden{200, 125, 100};  // lstm
   double dropout = 0.2;
+  int kernel = 5;  // tempcnn: taps of each temporal convolution
 };
 
 struct ModelOutput {

@@ -103,7 +103,8 @@ class Trainer {
   int run() {
     const int rank = ctx_.rank(), size = ctx_.size();
     torch::set_num_threads(ctx_.config.threads());
-    outDir_ = trainOutputDir(ctx_.config);
+    fold_ = ctx_.args.count("fold") ? ctx_.args["fold"].as<int>() : -1;
+    outDir_ = foldOutputDir(ctx_.config, fold_);
     if (rank == 0) fs::create_directories(outDir_);
     CROPMAP_MPI(MPI_Barrier(comm_));
 
@@ -113,10 +114,14 @@ class Trainer {
     for (const char* split : {"train", "val"})
       if (!reader_->hasSplit(split))
         throw UsageError(info.path + ": /" + split + ": split missing; training needs train and val splits");
-    nTrain_ = reader_->rows("train");
-    if (reader_->rows("val") == 0)
-      throw UsageError(info.path + ": /val has no rows; validation drives early stopping and model selection: "
-                                   "give the split validation zones (split.val_fraction, split.ratios)");
+    // Cross-validation fold K trains and validates on the other folds' rows outside fold K's buffer.
+    trainRows_ = foldRows(*reader_, "train", fold_, false);
+    const auto valRows = foldRows(*reader_, "val", fold_, false);
+    nTrain_ = static_cast<std::int64_t>(trainRows_.size());
+    if (valRows.empty())
+      throw UsageError(info.path + ": /val has no rows" + (fold_ >= 0 ? " outside fold " + std::to_string(fold_) : "") +
+                       "; validation drives early stopping and model selection: give the split validation zones "
+                       "(split.val_fraction, split.ratios)");
     if (shardLength(nTrain_, size) == 0)
       throw UsageError(info.path + ": /train has " + std::to_string(nTrain_) + " rows, fewer than the " +
                        std::to_string(size) + " ranks");
@@ -127,6 +132,7 @@ class Trainer {
     meta_.spec.classes = info.classes();
     meta_.spec.hidden = tc_.hidden;
     meta_.spec.dropout = tc_.dropout;
+    meta_.spec.kernel = tc_.kernel_size;
     meta_.bandMean = info.bandMean;
     meta_.bandStd = info.bandStd;
     meta_.classNames = info.classNames;
@@ -159,13 +165,14 @@ class Trainer {
     reducer_ = std::make_unique<GradientReducer>(model_->parameters(), floatBuffers(*model_), *backend_);
     if (ctx_.resume && rank == 0) trimMetrics();
 
-    const auto vs = contiguousSlice(reader_->rows("val"), rank, size);
-    valRows_ = reader_->readRange("val", vs.first, vs.second);
+    const auto vs = contiguousSlice(static_cast<std::int64_t>(valRows.size()), rank, size);
+    valRows_ = reader_->read("val", std::vector<std::int64_t>(valRows.begin() + vs.first, valRows.begin() + vs.second));
     valX_ = xTensor(valRows_);
     valY_ = yTensor(valRows_);
 
-    log::info("train: ", tc_.model, " on ", info.path, " (", nTrain_, " train rows, ", reader_->rows("val"),
-              " val rows, ", info.periods, " periods x ", info.bands, " bands, ", info.classes(), " classes), ",
+    log::info("train: ", tc_.model, " on ", info.path,
+              fold_ >= 0 ? ", cross-validation fold " + std::to_string(fold_) + " held out" : std::string(), " (",
+              nTrain_, " train rows, ", valRows.size(), " val rows, ", info.periods, " periods x ", info.bands, " bands, ", info.classes(), " classes), ",
               size, " rank(s) x ", ctx_.config.threads(), " thread(s), backend ", backend_->name(),
               ", batch ", tc_.batch_size, " per rank");
 
@@ -226,8 +233,9 @@ class Trainer {
     const double lr = scheduledLr(tc_, static_cast<int>(state_.epochInPhase), phaseEpochs());
     for (auto& g : optimizer_->param_groups()) g.options().set_lr(lr);
 
-    const auto shard = epochShard(nTrain_, static_cast<std::uint64_t>(ctx_.config.run.seed),
-                                  static_cast<int>(state_.epoch), rank, size);
+    auto shard = epochShard(nTrain_, static_cast<std::uint64_t>(ctx_.config.run.seed),
+                            static_cast<int>(state_.epoch), rank, size);
+    for (auto& i : shard) i = trainRows_[static_cast<size_t>(i)];
     SampleRows rows = reader_->read("train", shard);
     auto x = xTensor(rows);
     auto y = yTensor(rows);
@@ -406,6 +414,7 @@ class Trainer {
     }
     ModelMeta m = readModelMeta(a, path);
     if (m.spec.name != meta_.spec.name || m.spec.hidden != meta_.spec.hidden || m.spec.classes != meta_.spec.classes ||
+        m.spec.kernel != meta_.spec.kernel ||
         m.spec.bands != meta_.spec.bands || m.spec.periods != meta_.spec.periods)
       throw UsageError(path + ": the checkpoint holds a " + m.spec.name + " model of another shape than train.model " +
                        "and the sample file ask for; remove it or start without --resume");
@@ -455,6 +464,8 @@ class Trainer {
   std::unique_ptr<AllreduceBackend> backend_;
   std::unique_ptr<GradientReducer> reducer_;  // after backend_: destroyed before it
   std::unique_ptr<SampleReader> reader_;
+  int fold_ = -1;
+  std::vector<std::int64_t> trainRows_;  // the rows of /train this run trains on
   std::int64_t nTrain_ = 0;
   ModelMeta meta_;
   SeriesModel model_;
@@ -480,7 +491,10 @@ Command trainCommand() {
       "uninterrupted run ends.";
   c.addOptions = [](po::options_description& o, po::positional_options_description&) {
     o.add_options()("stop-after", po::value<int>(),
-                    "stop after N epochs of this invocation with a resumable checkpoint (job time limits)");
+                    "stop after N epochs of this invocation with a resumable checkpoint (job time limits)")(
+        "fold", po::value<int>(),
+        "cross-validation: hold out fold K (train on the other folds, outside K's buffer) and write to "
+        "RUN/train.output/fold-K");
   };
   c.run = [](CommandContext& ctx) { return Trainer(ctx).run(); };
   return c;

@@ -79,7 +79,7 @@ TEST(LabelsPipeline, IdenticalOutputsAtOneTwoAndFourRanks) {
   const auto& r = runs();
   for (int n : {2, 4}) {
     for (const char* t : {"33UVP", "33UWP"})
-      for (const char* layer : {"label", "parcel", "split", "zone"}) {
+      for (const char* layer : {"label", "parcel", "split", "zone", "fold_buffer"}) {
         const std::string obj = std::string("/tiles/") + t + "/" + layer;
         const auto res = runCommand("h5diff " + r.dir.at(1) + "/cube.h5 " + r.dir.at(n) + "/cube.h5 " + obj + " " + obj);
         EXPECT_EQ(res.exitCode, 0) << obj << " differs at " << n << " ranks\n" << res.output;
@@ -154,6 +154,73 @@ TEST(LabelsPipeline, ParcelInOneSplitAndNothingInTheTestBuffer) {
   EXPECT_GT(checked, 5000);
   EXPECT_GT(tested, 1000);
   for (const auto& [p, s] : splitsOfParcel) EXPECT_EQ(s.size(), 1u) << "parcel " << p << " is in several splits";
+}
+
+// split.folds 2: every training and validation zone has a fold; bit k of a
+// pixel's fold_buffer is set exactly when fold k's held-out area (its zones'
+// strips and its parcels) lies within buffer_m (30 m) of a pixel of another
+// fold; /cv holds every train and val pixel (eval_size 0) with its fold.
+TEST(LabelsPipeline, FoldBuffersAndCrossValidationRows) {
+  const std::string d = runs().dir.at(2), cube = d + "/cube.h5";
+  const auto zr = readAll<std::int64_t>(cube, "/zones/region", H5T_NATIVE_INT64);
+  const auto zz = readAll<std::int64_t>(cube, "/zones/zone", H5T_NATIVE_INT64);
+  const auto zs = readAll<std::uint8_t>(cube, "/zones/split", H5T_NATIVE_UINT8);
+  const auto zf = readAll<std::int32_t>(cube, "/zones/fold", H5T_NATIVE_INT32);
+  std::map<std::pair<std::int64_t, std::int64_t>, int> foldOfKey;
+  for (size_t i = 0; i < zf.size(); ++i) {
+    EXPECT_EQ(zf[i] >= 0, zs[i] != 3) << "zone " << i << ": test zones have no fold, the others have one";
+    foldOfKey[{zr[i], zz[i]}] = zf[i];
+  }
+  std::int64_t pool = 0, set = 0;
+  for (int t = 0; t < 2; ++t) {
+    const std::string tile = t == 0 ? "33UVP" : "33UWP";
+    const auto split = readAll<std::uint8_t>(cube, "/tiles/" + tile + "/split", H5T_NATIVE_UINT8);
+    const auto zone = readAll<std::int32_t>(cube, "/tiles/" + tile + "/zone", H5T_NATIVE_INT32);
+    const auto label = readAll<std::int16_t>(cube, "/tiles/" + tile + "/label", H5T_NATIVE_INT16);
+    const auto buffer = readAll<std::uint16_t>(cube, "/tiles/" + tile + "/fold_buffer", H5T_NATIVE_UINT16);
+    ASSERT_EQ(buffer.size(), split.size());
+    const double stripW = (kShift + kN * 10.0) / 8;
+    // Fold of a pixel: its parcel's zone when labelled and assigned, else the strip it lies in.
+    auto foldAt = [&](int row, int col) {
+      if (row < 0 || col < 0 || row >= kN || col >= kN) return -1;
+      const size_t i = static_cast<size_t>(row) * kN + col;
+      if (label[i] >= 0 && zone[i] >= 0) return zf[static_cast<size_t>(zone[i])];
+      const double x = kX0 + t * kShift + (col + 0.5) * 10.0;
+      const int strip = static_cast<int>(std::floor((x - kX0) / stripW));
+      return foldOfKey.at({strip / 4 + 1, strip % 4 + 1});
+    };
+    for (int row = 0; row < kN; ++row)
+      for (int col = 0; col < kN; ++col) {
+        const size_t i = static_cast<size_t>(row) * kN + col;
+        if (split[i] != 1 && split[i] != 2) {
+          EXPECT_EQ(buffer[i], 0) << tile << " (" << row << "," << col << "): a buffer bit outside train/val";
+          continue;
+        }
+        ++pool;
+        const int own = zf[static_cast<size_t>(zone[i])];
+        ASSERT_GE(own, 0);
+        int near = 0;
+        for (int dy = -3; dy <= 3; ++dy)
+          for (int dx = -3; dx <= 3; ++dx)
+            if (std::hypot(dx * 10.0, dy * 10.0) <= 30.0) {
+              const int f = foldAt(row + dy, col + dx);
+              if (f >= 0 && f != own) near |= 1 << f;
+            }
+        EXPECT_EQ(buffer[i], near) << tile << " (" << row << "," << col << ") of fold " << own;
+        if (buffer[i]) ++set;
+      }
+  }
+  EXPECT_GT(pool, 5000);
+  EXPECT_GT(set, 100);  // the folds meet: some pixels are in another fold's buffer
+  // /cv: every train and val pixel, each with its fold and buffer bits.
+  const auto cvFold = readAll<std::int32_t>(d + "/samples.h5", "/cv/fold", H5T_NATIVE_INT32);
+  const auto cvBuffer = readAll<std::int32_t>(d + "/samples.h5", "/cv/fold_buffer", H5T_NATIVE_INT32);
+  EXPECT_EQ(static_cast<std::int64_t>(cvFold.size()), pool);
+  ASSERT_EQ(cvBuffer.size(), cvFold.size());
+  for (size_t i = 0; i < cvFold.size(); ++i) {
+    ASSERT_GE(cvFold[i], 0);
+    ASSERT_EQ((cvBuffer[i] >> cvFold[i]) & 1, 0);
+  }
 }
 
 TEST(LabelsPipeline, SampleCountsObeyTheFormulaAndEveryClassIsCounted) {

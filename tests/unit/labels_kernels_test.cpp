@@ -255,16 +255,22 @@ TEST(SplitRules, RegionHoldoutPerRegion) {
     EXPECT_EQ(perRegion[r][kSplitTrain], 3);
   }
   EXPECT_EQ(perRegion[9][kSplitTest], 1);
-  std::map<int, int> foldSizes;
+  // Every training and every validation zone has a fold, dealt so that each
+  // fold gets training zones and validation zones; test zones have none.
+  std::map<int, int> trainFolds, valFolds;
   for (size_t i = 0; i < zones.size(); ++i) {
     if (s.split[i] == kSplitTrain) {
       ASSERT_GE(s.fold[i], 0);
-      foldSizes[s.fold[i]]++;
+      trainFolds[s.fold[i]]++;
+    } else if (s.split[i] == kSplitVal) {
+      ASSERT_GE(s.fold[i], 0);
+      valFolds[s.fold[i]]++;
     } else {
       EXPECT_EQ(s.fold[i], -1);
     }
   }
-  EXPECT_EQ(foldSizes, (std::map<int, int>{{0, 4}, {1, 4}, {2, 4}}));
+  EXPECT_EQ(trainFolds, (std::map<int, int>{{0, 4}, {1, 4}, {2, 4}}));
+  EXPECT_EQ(valFolds, (std::map<int, int>{{0, 2}, {1, 1}, {2, 1}}));
   // Seeded: same seed same result, another seed another choice somewhere.
   EXPECT_EQ(regionHoldout(zones, 42, 1, 0.25, 3).split, s.split);
   bool differs = false;

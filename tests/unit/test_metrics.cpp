@@ -1,9 +1,14 @@
 // Metrics on confusion matrices small enough to check by hand.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "kernels/metrics.hpp"
 
 using cropmap::ConfusionMatrix;
+using cropmap::foldSpread;
+using cropmap::pairedDifference;
+using cropmap::studentT975;
 using cropmap::scoreConfusion;
 
 namespace {
@@ -96,4 +101,36 @@ TEST(Metrics, MergeAndMeanStd) {
   EXPECT_DOUBLE_EQ(m.mean, 5.0);
   EXPECT_DOUBLE_EQ(m.std, 2.0);
   EXPECT_EQ(m.n, 8);
+}
+
+TEST(Metrics, FoldSpreadUsesSampleSdAndStudentT) {
+  // Three folds 0.80, 0.85, 0.90: mean 0.85, sample sd 0.05, t(0.975, 2) = 4.303.
+  const auto f = foldSpread({0.80, 0.85, 0.90});
+  EXPECT_EQ(f.n, 3);
+  EXPECT_NEAR(f.mean, 0.85, 1e-12);
+  EXPECT_NEAR(f.sd, 0.05, 1e-12);
+  EXPECT_NEAR(f.ci95, 4.303 * 0.05 / std::sqrt(3.0), 1e-9);
+  EXPECT_EQ(foldSpread({0.7}).sd, 0.0);  // one fold: no spread to speak of
+  EXPECT_EQ(foldSpread({}).n, 0);
+  EXPECT_NEAR(studentT975(1), 12.706, 1e-9);
+  EXPECT_NEAR(studentT975(30), 2.042, 1e-9);
+  EXPECT_NEAR(studentT975(60), 2.000, 0.002);
+  EXPECT_NEAR(studentT975(100000), 1.960, 0.001);
+}
+
+TEST(Metrics, PairedDifferenceAgainstTheFoldSpread) {
+  // A model 2 points above the baseline on every fold, folds spread by 5 points:
+  // the difference is consistent but inside the fold-to-fold spread.
+  const std::vector<double> base{0.70, 0.75, 0.80}, model{0.72, 0.77, 0.82};
+  auto p = pairedDifference(model, base);
+  EXPECT_NEAR(p.diff.mean, 0.02, 1e-12);
+  EXPECT_NEAR(p.diff.sd, 0.0, 1e-12);
+  EXPECT_NEAR(p.spread, 0.05, 1e-12);
+  EXPECT_FALSE(p.beyondSpread);
+  // 10 points better on folds that agree within 1 point: beyond the spread.
+  p = pairedDifference({0.90, 0.91, 0.92}, {0.80, 0.81, 0.82});
+  EXPECT_NEAR(p.diff.mean, 0.10, 1e-12);
+  EXPECT_TRUE(p.beyondSpread);
+  // Worse counts the same way (the sign says which way).
+  EXPECT_TRUE(pairedDifference({0.80, 0.81, 0.82}, {0.90, 0.91, 0.92}).beyondSpread);
 }

@@ -1,0 +1,234 @@
+// `cropmap cv`: spatial k-fold cross-validation of every model in cv.models
+// (and the baseline) over the folds `cropmap split` dealt, with an optional
+// grid (nested selection: the grid point with the best fold mean is retrained
+// on every fold's zones and scored on the untouched test zones). Each fold is
+// a `cropmap train --fold K` and `cropmap evaluate --fold K` on the same MPI
+// ranks; the table is stages/cv/cv_table.
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "cv_table.hpp"
+#include "kernels/metrics.hpp"
+#include "pipeline/identity.hpp"
+#include "pipeline/json.hpp"
+#include "pipeline/log.hpp"
+#include "pipeline/paths.hpp"
+#include "pipeline/registry.hpp"
+#include "pipeline/samples.hpp"
+#include "stages/commands.hpp"
+#include "stages/run/run.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace cropmap {
+
+namespace {
+
+std::string shortNumber(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
+std::string firstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+struct GridPoint {
+  double lr;
+  int kernel;
+};
+
+class CrossValidation {
+ public:
+  CrossValidation(CommandContext& ctx) : ctx_(ctx), cfg_(ctx.config), comm_(ctx.comm()) {}
+
+  int run() {
+    readFolds();
+    std::vector<std::string> models = cfg_.cv.models.empty() ? std::vector<std::string>{cfg_.train.model} : cfg_.cv.models;
+    if (!cfg_.cv.baseline.empty() && std::find(models.begin(), models.end(), cfg_.cv.baseline) == models.end())
+      models.push_back(cfg_.cv.baseline);
+    for (const auto& m : models) {
+      const auto grid = gridOf(m);
+      const size_t first = table_.entries.size();
+      for (const auto& g : grid) {
+        cv::Entry e;
+        e.model = m;
+        e.label = m;
+        if (grid.size() > 1) {
+          e.params = "lr " + shortNumber(g.lr) + (usesKernel(m) ? ", kernel " + std::to_string(g.kernel) : "");
+          e.label += "-lr" + shortNumber(g.lr) + (usesKernel(m) ? "-k" + std::to_string(g.kernel) : "");
+        }
+        const Config c = configFor(m, g, e.label);
+        for (int f = 0; f < table_.folds; ++f) e.folds.push_back(fold(c, f, e.label));
+        table_.entries.push_back(std::move(e));
+      }
+      // The grid point with the best fold mean is the model's final configuration.
+      size_t best = first;
+      for (size_t i = first; i < table_.entries.size(); ++i)
+        if (cv::selectionScore(table_, table_.entries[i]) > cv::selectionScore(table_, table_.entries[best])) best = i;
+      auto& winner = table_.entries[best];
+      if (cfg_.cv.final_models) {
+        winner.test = fold(configFor(m, grid[best - first], winner.label), -1, winner.label);
+        winner.hasTest = true;
+      }
+    }
+    cv::selectPerModel(table_);
+    const fs::path dir = fs::path(cfg_.run.output) / cfg_.cv.output;
+    if (comm_.root()) {
+      fs::create_directories(dir);
+      writeTextAtomically((dir / "cv_report.json").string(), cv::toJson(table_));
+      const std::string text = cv::toText(table_);
+      writeTextAtomically((dir / "cv_report.txt").string(), text);
+      std::fputs(("\n" + text).c_str(), stdout);
+      std::printf("\nwritten %s and %s\n", (dir / "cv_report.json").string().c_str(),
+                  (dir / "cv_report.txt").string().c_str());
+      std::fflush(stdout);
+    }
+    for (const auto& e : table_.entries)
+      if (e.selected) {
+        std::vector<double> oa;
+        for (const auto& f : e.folds) oa.push_back(f.oa);
+        const auto s = foldSpread(oa);
+        char b[64];
+        std::snprintf(b, sizeof b, "%.3f±%.3f", s.mean, s.sd);
+        ctx_.summary.push_back({e.label + " OA", b});
+      }
+    return 0;
+  }
+
+ private:
+  // Folds of the sample table and the training rows each fold has per class.
+  void readFolds() {
+    SampleReader reader(samplesPath(cfg_), comm_.raw());
+    const auto& info = reader.info();
+    if (info.folds < 2)
+      throw UsageError(info.path + ": drawn without cross-validation folds; set split.folds (e.g. 3) and rerun "
+                                   "`cropmap split` and `cropmap sample`");
+    if (!reader.hasSplit("cv"))
+      throw UsageError(info.path + ": no /cv rows to score folds on; cross-validation needs sample.level: pixel");
+    table_.folds = info.folds;
+    table_.samples = info.path;
+    table_.baseline = cfg_.cv.baseline;
+    table_.selectBy = cfg_.cv.select_by;
+    table_.classNames = info.classNames;
+    const auto y = reader.column("train", "y");
+    for (int f = 0; f < info.folds; ++f) {
+      std::vector<std::int64_t> counts(info.classNames.size(), 0);
+      for (auto i : foldRows(reader, "train", f, false)) counts[static_cast<size_t>(y[static_cast<size_t>(i)])] += 1;
+      table_.trainRows.push_back(counts);
+    }
+  }
+
+  static bool usesKernel(const std::string& model) { return model == "tempcnn"; }
+
+  std::vector<GridPoint> gridOf(const std::string& model) const {
+    const auto& cv = cfg_.cv;
+    std::vector<double> lrs = cv.grid_lr.empty() ? std::vector<double>{cfg_.train.lr} : cv.grid_lr;
+    std::vector<int> kernels = cv.grid_kernel.empty() || !usesKernel(model)
+                                   ? std::vector<int>{cfg_.train.kernel_size}
+                                   : cv.grid_kernel;
+    std::vector<GridPoint> out;
+    for (double lr : lrs)
+      for (int k : kernels) out.push_back({lr, k});
+    return out;
+  }
+
+  // The run's configuration with the model, grid point and output of one entry.
+  Config configFor(const std::string& model, const GridPoint& g, const std::string& label) const {
+    Config c = cfg_;
+    c.train.model = model;
+    c.train.lr = g.lr;
+    c.train.kernel_size = g.kernel;
+    c.train.output = (fs::path(cfg_.cv.output) / label).string();
+    const ModelKind& kind = modelKind(model);
+    // The loss follows the model when the run's loss does not fit it (earlyrnn's early reward).
+    const bool fits = kind.earlyStopping ? (c.train.loss == "auto" || c.train.loss == "early_reward")
+                                         : c.train.loss != "early_reward";
+    if (!fits) {
+      c.train.loss = "auto";
+      c.train.finetune_epochs = 0;
+    }
+    return c;
+  }
+
+  // Trains and scores one fold (fold -1: the final model on the test zones),
+  // unless --resume finds it done for the same configuration and samples.
+  cv::FoldScore fold(const Config& c, int fold, const std::string& label) {
+    const std::string dir = foldOutputDir(c, fold);
+    const std::string stamp = (fs::path(dir) / "cv.done").string();
+    const std::string fp =
+        hex64(fnv1a(c.sectionYaml("train") + c.sectionYaml("predict") + filesIdentity({samplesPath(c)}) + "fold " +
+                    std::to_string(fold)));
+    int done = comm_.root() && ctx_.resume && fs::exists(stamp) && firstLine(stamp) == fp;
+    done = comm_.bcast(done, "cv: fold done");
+    const std::string what = fold >= 0 ? label + " fold " + std::to_string(fold) : label + " final model";
+    if (done) {
+      log::info("cv: ", what, " is complete for this configuration; skipped");
+    } else {
+      log::info("cv: ", what, (fold >= 0 ? " (trained without the fold, scored on it)" : " (scored on the test zones)"),
+                " ...");
+      std::vector<std::string> args;
+      if (fold >= 0) args = {"--fold", std::to_string(fold)};
+      step(trainCommand(), c, args);
+      args.push_back("--quiet");
+      if (fold < 0) args.insert(args.end(), {"--split", "test"});
+      step(evaluateCommand(), c, args);
+      if (comm_.root()) writeTextAtomically(stamp, fp + "\n");
+    }
+    cv::FoldScore s;
+    if (comm_.root()) s = cv::readReport((fs::path(dir) / "report.json").string(), static_cast<int>(table_.classNames.size()));
+    // Every rank holds the scores: the grid's choice is taken alike everywhere.
+    std::vector<double> head{s.oa, s.kappa, s.macroF1, s.parcelOa};
+    head = comm_.bcast(head, "cv: fold scores");
+    s.oa = head[0];
+    s.kappa = head[1];
+    s.macroF1 = head[2];
+    s.parcelOa = head[3];
+    s.classF1 = comm_.bcast(s.classF1, "cv: class F1");
+    s.support = comm_.bcast(s.support, "cv: class support");
+    s.fold = fold;
+    return s;
+  }
+
+  void step(const Command& cmd, const Config& c, const std::vector<std::string>& args) {
+    CommandContext sub;
+    sub.config = c;
+    sub.mpi = ctx_.mpi;
+    sub.resume = ctx_.resume;
+    sub.args = commandArgs(cmd, args);
+    const int rc = cmd.run(sub);
+    if (comm_.max(rc, "cv: exit codes") != 0)
+      throw std::runtime_error("cv: " + cmd.name + " failed; fix the cause and rerun `cropmap cv --resume`");
+  }
+
+  CommandContext& ctx_;
+  const Config& cfg_;
+  Comm comm_;
+  cv::Table table_;
+};
+
+}  // namespace
+
+Command cvCommand() {
+  Command c;
+  c.name = "cv";
+  c.summary = "spatial k-fold cross-validation of cv.models and the baseline (nested grid optional): mean ± sd table";
+  c.description =
+      "For every model of cv.models (default train.model) and cv.baseline, and every point of the grid\n"
+      "cv.grid_lr x cv.grid_kernel, trains with each fold of split.folds held out (`train --fold K`) and\n"
+      "scores the fold (`evaluate --fold K`); then retrains the best grid point of each model on all\n"
+      "folds and scores it on the test zones. Writes RUN/cv.output/cv_report.{json,txt}: per model\n"
+      "mean ± sd and 95 % interval of OA, kappa, macro-F1 and parcel OA, the difference to the baseline,\n"
+      "per-class F1 and the classes that cannot be scored. --resume skips folds already done.";
+  c.run = [](CommandContext& ctx) { return CrossValidation(ctx).run(); };
+  return c;
+}
+
+}  // namespace cropmap
