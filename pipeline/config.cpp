@@ -473,6 +473,12 @@ void Config::validate() const {
     } catch (const std::exception& e) {
       fail("labels.legend", e.what());
     }
+    try {
+      legend = legend.withChanges(labels.merge_classes, labels.drop_classes);
+    } catch (const std::exception& e) {
+      fail(std::string(e.what()).rfind("drop_classes", 0) == 0 ? "labels.drop_classes" : "labels.merge_classes",
+           e.what());
+    }
     if (labels.level == 1 && legend.groups.empty())
       fail("labels.level", "level 1 trains on the legend's groups, but " + labels.legend + " declares none");
   }

@@ -1,5 +1,7 @@
 #include "legend.hpp"
 
+#include "config/labels.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -138,6 +140,50 @@ int Legend::classOf(const std::string& code, int level) const {
     return std::find(ignore.begin(), ignore.end(), code) != ignore.end() ? kIgnored : kUnknown;
   if (level == 0) return it->second;
   return classes[it->second].group;
+}
+
+Legend Legend::withChanges(const std::vector<std::string>& merge, const std::vector<std::string>& drop) const {
+  if (merge.empty() && drop.empty()) return *this;
+  auto find = [&](const std::string& name, const char* what) -> const LegendClass& {
+    for (const auto& c : classes)
+      if (c.name == name) return c;
+    throw std::invalid_argument(std::string(what) + ": '" + name + "' is not a class of " + file);
+  };
+  std::set<std::string> merged, dropped;
+  for (const auto& n : merge) {
+    if (groups.empty())
+      throw std::invalid_argument("merge_classes: " + file + " declares no groups to merge '" + n + "' into");
+    merged.insert(find(n, "merge_classes").name);
+  }
+  for (const auto& n : drop) {
+    if (merged.count(n)) throw std::invalid_argument("'" + n + "' is both in merge_classes and drop_classes");
+    dropped.insert(find(n, "drop_classes").name);
+  }
+  Legend out = *this;
+  out.classes.clear();
+  out.codeToClass_.clear();
+  for (const auto& c : classes)
+    if (!merged.count(c.name) && !dropped.count(c.name)) out.classes.push_back(c);
+    else if (dropped.count(c.name)) out.ignore.insert(out.ignore.end(), c.codes.begin(), c.codes.end());
+  for (const auto& c : classes) {
+    if (!merged.count(c.name)) continue;
+    const std::string target = groups[static_cast<size_t>(c.group)].name;
+    auto it = std::find_if(out.classes.begin(), out.classes.end(), [&](const LegendClass& k) { return k.name == target; });
+    if (it == out.classes.end()) {
+      LegendClass g = c;
+      g.name = target;
+      g.codes.clear();
+      out.classes.push_back(g);
+      it = out.classes.end() - 1;
+    }
+    it->codes.insert(it->codes.end(), c.codes.begin(), c.codes.end());
+  }
+  if (out.classes.empty()) throw std::invalid_argument(file + ": merge_classes and drop_classes leave no class");
+  for (size_t i = 0; i < out.classes.size(); ++i) {
+    out.classes[i].id = static_cast<int>(i);
+    for (const auto& code : out.classes[i].codes) out.codeToClass_[code] = static_cast<int>(i);
+  }
+  return out;
 }
 
 std::vector<std::string> Legend::classNames(int level) const {
@@ -423,6 +469,14 @@ std::string legendFromTable(const CodeTable& table, const std::string& classMapF
   // The result must load as a legend: the same checks as any legend file.
   Legend::parse(y.str(), "legend built from " + table.file);
   return y.str();
+}
+
+}  // namespace cropmap
+
+namespace cropmap {
+
+Legend loadLegend(const LabelsSection& labels) {
+  return Legend::load(labels.legend).withChanges(labels.merge_classes, labels.drop_classes);
 }
 
 }  // namespace cropmap

@@ -47,6 +47,12 @@ struct Legend {
     return level == 0 ? static_cast<int>(classes.size()) : static_cast<int>(groups.size());
   }
   std::vector<std::string> classNames(int level = 0) const;
+  // This legend with the named classes merged into a class named after their
+  // group (added after the others when no class has that name) and the
+  // dropped classes' codes ignored; ids renumbered 0..K'-1 in order. Throws
+  // std::invalid_argument naming the legend and the class on an unknown name,
+  // a merge without groups, or every class removed.
+  Legend withChanges(const std::vector<std::string>& merge, const std::vector<std::string>& drop) const;
 
   // Throws std::runtime_error with "FILE:LINE: ..." on any problem.
   static Legend load(const std::string& file);
@@ -55,6 +61,11 @@ struct Legend {
  private:
   std::map<std::string, int> codeToClass_;
 };
+
+// labels.legend with labels.merge_classes and labels.drop_classes applied: the
+// legend every stage uses.
+struct LabelsSection;
+Legend loadLegend(const LabelsSection& labels);
 
 // An official code table: one row per register code, with the code's name and
 // the class the table gives it (an RPG crop group, an EuroCrops HCAT class).

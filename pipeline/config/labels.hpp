@@ -16,6 +16,8 @@ struct LabelsSection {
   std::vector<std::string> id_key_fields;
   std::string legend;
   int level = 0;
+  std::vector<std::string> merge_classes;
+  std::vector<std::string> drop_classes;
   int erosion_px = 1;
   double min_area_m2 = 0.0;
   std::string unknown_code = "ignore";
@@ -35,6 +37,10 @@ struct LabelsSection {
           "Attributes whose values together identify a parcel, for duplicate_ids: key (e.g. [FS_KENNUNG, SL_ID])");
     d.opt("legend", legend, "Legend YAML mapping register codes to classes (see configs/legends/)");
     d.opt("level", level, "Legend hierarchy level trained on: 0 = classes, 1 = their groups").range(0, 1);
+    d.opt("merge_classes", merge_classes,
+          "Legend classes merged into a class named after their group (the classes too rare to be scored, as "
+          "`cropmap cv` lists them); the group's class is added when the legend has none");
+    d.opt("drop_classes", drop_classes, "Legend classes whose codes are ignored (left unlabelled and counted)");
     d.opt("erosion_px", erosion_px, "Pixels eroded from every parcel border so mixed pixels are not labels")
         .range(0, 10);
     d.opt("min_area_m2", min_area_m2, "Parcels smaller than this are dropped and counted").range(0, 1e9);

@@ -235,8 +235,14 @@ std::string toText(const Table& t) {
   const auto missing = unscorable(t);
   if (!missing.empty()) {
     os << "\n  classes not scorable in some folds (too few parcels to be in a fold's training and held-out zones;\n"
-          "  merge them into their legend group with labels.level: 1, or give the split more zones):\n";
-    for (const auto& m : missing) os << "    " << m << "\n";
+          "  merge them into their legend group with labels.merge_classes, drop them with labels.drop_classes,\n"
+          "  or give the split more zones):\n";
+    std::string names;
+    for (const auto& m : missing) {
+      os << "    " << m << "\n";
+      names += (names.empty() ? "" : ", ") + m.substr(0, m.find(':'));
+    }
+    os << "    e.g. labels:\n           merge_classes: [" << names << "]\n";
   }
   return os.str();
 }

@@ -156,7 +156,7 @@ class LabelsStage : public BlockStage {
   UnitPlan prepare(const Comm& comm) override {
     if (cfg_.labels.legend.empty())
       throw UsageError("labels.legend is not set: give a legend YAML (see configs/legends/)");
-    legend_ = std::make_unique<Legend>(Legend::load(cfg_.labels.legend));
+    legend_ = std::make_unique<Legend>(loadLegend(cfg_.labels));
     K_ = legend_->numClasses(cfg_.labels.level);
     parcels_ = std::make_unique<ParcelSource>(cfg_.labels, *legend_);
     if (comm.root() && !parcels_->ids().warning().empty()) log::warn("labels: ", parcels_->ids().warning());
@@ -432,7 +432,7 @@ class LabelsStage : public BlockStage {
 int runCoverageOnly(CommandContext& ctx) {
   const Config& cfg = ctx.config;
   if (cfg.labels.legend.empty()) throw UsageError("labels.legend is not set: give a legend YAML (see configs/legends/)");
-  const Legend legend = Legend::load(cfg.labels.legend);
+  const Legend legend = loadLegend(cfg.labels);
   ParcelSource parcels(cfg.labels, legend);
   std::vector<TileGrid> tiles;
   if (std::filesystem::exists(cubePath(cfg))) {

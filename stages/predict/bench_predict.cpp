@@ -271,7 +271,7 @@ int benchPredict(CommandContext& ctx, const std::vector<int>& counts) {
     bands = cube.bands();
   }
   std::vector<std::string> classes;
-  if (!cfg.labels.legend.empty()) classes = Legend::load(cfg.labels.legend).classNames(cfg.labels.level);
+  if (!cfg.labels.legend.empty()) classes = loadLegend(cfg.labels).classNames(cfg.labels.level);
   if (classes.size() < 2)
     for (int i = 0; i < 10; ++i) classes.push_back("class" + std::to_string(i));
 

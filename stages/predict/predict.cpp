@@ -66,7 +66,7 @@ MapStyle makeStyle(const Config& cfg, const ModelInfo& model, const Cube& cube) 
   const size_t k = s.classNames.size();
   for (size_t i = 0; i < k; ++i) s.colours.push_back(kFallbackColours[i % std::size(kFallbackColours)]);
   if (!cfg.labels.legend.empty() && cfg.labels.level == 0) {
-    const Legend legend = Legend::load(cfg.labels.legend);
+    const Legend legend = loadLegend(cfg.labels);
     // Colours follow the class names, so a model trained on another legend keeps sensible colours.
     for (size_t i = 0; i < k; ++i)
       for (const auto& c : legend.classes)

@@ -33,6 +33,52 @@ TEST(Legend, ParsesClassesGroupsAndIgnore) {
   EXPECT_EQ(L.classNames(1), (std::vector<std::string>{"cereals", "grass"}));
 }
 
+// Rare classes merged into their group's class or dropped (labels.merge_classes,
+// labels.drop_classes): codes follow, ids close up, the group's class is added
+// when the legend has none of that name.
+TEST(Legend, MergeIntoGroupAndDrop) {
+  const Legend L = Legend::parse(
+      "groups:\n  - {id: 0, name: cereals}\n  - {id: 1, name: other crops}\n"
+      "classes:\n  - {id: 0, name: cereals, codes: [WHT], group: cereals}\n"
+      "  - {id: 1, name: spelt, codes: [SPL], group: cereals}\n"
+      "  - {id: 2, name: caraway, codes: [CAR], group: other crops}\n"
+      "  - {id: 3, name: poppy, codes: [POP, PO2], group: other crops}\n"
+      "  - {id: 4, name: beet, codes: [BET], group: other crops}\n",
+      "l.yaml");
+  const Legend M = L.withChanges({"spelt", "caraway", "poppy"}, {"beet"});
+  EXPECT_EQ(M.classNames(), (std::vector<std::string>{"cereals", "other crops"}));
+  EXPECT_EQ(M.classOf("WHT"), 0);
+  EXPECT_EQ(M.classOf("SPL"), 0);  // into the existing class named after its group
+  EXPECT_EQ(M.classOf("CAR"), 1);  // a new class "other crops"
+  EXPECT_EQ(M.classOf("PO2"), 1);
+  EXPECT_EQ(M.classOf("BET"), Legend::kIgnored);
+  EXPECT_EQ(M.classOf("BET", 0), Legend::kIgnored);
+  EXPECT_EQ(M.classes[1].group, 1);
+  EXPECT_EQ(L.withChanges({}, {}).classNames(), L.classNames());
+  auto error = [&](std::vector<std::string> merge, std::vector<std::string> drop) {
+    try {
+      L.withChanges(merge, drop);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error({"oats"}, {}).find("'oats' is not a class of l.yaml"), std::string::npos);
+  EXPECT_NE(error({}, {"cereals", "spelt", "caraway", "poppy", "beet"}).find("leave no class"), std::string::npos);
+  EXPECT_NE(error({"beet"}, {"beet"}).find("both"), std::string::npos);
+  const Legend flat = Legend::parse("classes:\n  - {id: 0, name: a, codes: [A]}\n", "f.yaml");
+  EXPECT_NE(std::string([&] {
+              try {
+                flat.withChanges({"a"}, {});
+              } catch (const std::exception& e) {
+                return std::string(e.what());
+              }
+              return std::string();
+            }())
+                .find("declares no groups"),
+            std::string::npos);
+}
+
 TEST(Legend, Errors) {
   EXPECT_NE(errorOf("classes: []\n").find("non-empty list"), std::string::npos);
   EXPECT_NE(errorOf("classes:\n  - {id: 1, name: a, codes: [X]}\n").find("class ids must be 0..0"), std::string::npos);
