@@ -55,6 +55,8 @@ struct TrainSection {
   int patience = 5;
   std::string loss = "auto";
   int finetune_epochs = 0;
+  std::string class_weights = "max_over_count";
+  double weight_cap = 20.0;
   double alpha = 0.5;
   double epsilon = 10.0;
   double bucket_mb = 25.0;
@@ -84,12 +86,20 @@ struct TrainSection {
           "Stop a phase after this many epochs without a better validation loss (0: never stop early)")
         .range(0, 100000);
     d.opt("loss", loss,
-          "auto (early_reward for earlyrnn, ce otherwise), ce, weighted_ce (class weights n_max/n_c from "
-          "the sample file) or early_reward (earlyrnn only)")
+          "auto (early_reward for earlyrnn, weighted_ce for xgboost, ce otherwise), ce, weighted_ce (class "
+          "weights by train.class_weights from the sample file's training counts) or early_reward (earlyrnn only)")
         .oneOf({"auto", "ce", "weighted_ce", "early_reward"});
     d.opt("finetune_epochs", finetune_epochs,
           "weighted_ce: epochs of a second phase with plain cross-entropy from the best weighted model")
         .range(0, 100000);
+    d.opt("class_weights", class_weights,
+          "weighted_ce: rule from the training rows n_c of each class: max_over_count (n_max/n_c), sqrt "
+          "(sqrt(n_max/n_c)) or inverse_frequency (sum n / (classes x n_c)); classes without rows get 0")
+        .oneOf({"max_over_count", "sqrt", "inverse_frequency"});
+    d.opt("weight_cap", weight_cap,
+          "weighted_ce: largest class weight; higher weights are cut to it (0: no cap), so that a class with a "
+          "handful of rows cannot dominate the loss")
+        .range(0, 1e9);
     d.opt("alpha", alpha, "early_reward: weight of classification against earliness (1 = accuracy only)")
         .range(0, 1);
     d.opt("epsilon", epsilon,

@@ -12,6 +12,7 @@
 
 #include "pipeline/json.hpp"
 #include "kernels/metrics.hpp"
+#include "class_weights.hpp"
 #include "models.hpp"
 #include "pipeline/comm/allreduce.hpp"
 #include "pipeline/comm/gradient_reducer.hpp"
@@ -138,7 +139,10 @@ class Trainer {
     model_ = makeModel(meta_.spec);
     optimizer_ = makeOptimizer(tc_, *model_);
     lossKind_ = tc_.loss == "auto" ? modelKind(tc_.model).defaultLoss : tc_.loss;
-    classWeights_ = torch::tensor(c10::ArrayRef<double>(info.classWeights), torch::kDouble).to(torch::kFloat);
+    if (lossKind_ == "weighted_ce") {
+      const auto weights = appliedClassWeights(tc_, info);
+      classWeights_ = torch::tensor(c10::ArrayRef<double>(weights), torch::kDouble).to(torch::kFloat);
+    }
 
     const std::string ckpt = (fs::path(outDir_) / "checkpoint.pt").string();
     if (ctx_.resume && fs::exists(ckpt)) {

@@ -54,6 +54,9 @@ void trainAndCheck(const std::string& model, const std::string& trainYaml, int r
   const auto metrics = test::readFile(r.dir + "/train/metrics.jsonl");
   EXPECT_GE(test::countOccurrences(metrics, "\"val_loss\""), 2u);
   EXPECT_EQ(jsonField(metrics, "ranks").front(), std::to_string(ranks));
+  if (trainYaml.find("weight_cap") != std::string::npos) {  // the weights applied, and which the cap cut
+    EXPECT_NE(t.output.find("class weights capped to"), std::string::npos) << t.output;
+  }
 
   auto e = test::runCropmapMpi(ranks, "evaluate --config " + r.config);
   ASSERT_EQ(e.exitCode, 0) << e.output;
@@ -97,7 +100,8 @@ TEST(Train, EarlyRnnBeatsMajorityAtTwoRanks) {
 
 TEST(Train, TempCnnWeightedThenFineTunedAsSingleton) {
   trainAndCheck("tempcnn",
-                "  epochs: 5\n  finetune_epochs: 2\n  loss: weighted_ce\n  batch_size: 32\n  schedule: cosine\n", 1,
+                "  epochs: 5\n  finetune_epochs: 2\n  loss: weighted_ce\n  class_weights: sqrt\n  weight_cap: 1.2\n"
+                "  batch_size: 32\n  schedule: cosine\n", 1,
                 0.80);
 }
 
