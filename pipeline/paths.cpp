@@ -7,6 +7,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "registry.hpp"
+
 namespace fs = std::filesystem;
 
 namespace cropmap {
@@ -19,7 +21,9 @@ std::string samplesPath(const Config& c) {
 
 std::string trainOutputDir(const Config& c) { return (fs::path(c.run.output) / c.train.output).string(); }
 
-std::string modelPath(const Config& c) { return (fs::path(trainOutputDir(c)) / "model.pt").string(); }
+std::string modelPath(const Config& c) {
+  return (fs::path(trainOutputDir(c)) / modelKind(c.train.model).modelFile).string();
+}
 
 std::string writeFailure(const std::string& path, int err) {
   fs::path dir = fs::path(path).parent_path();

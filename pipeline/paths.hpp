@@ -11,7 +11,7 @@ namespace cropmap {
 std::string cubePath(const Config& config);        // <run.output>/cube.h5
 std::string samplesPath(const Config& config);     // train.samples, or <run.output>/<sample.output>
 std::string trainOutputDir(const Config& config);  // <run.output>/<train.output>
-std::string modelPath(const Config& config);       // <train output>/model.pt
+std::string modelPath(const Config& config);       // <train output>/model.pt (model.ubj for xgboost)
 
 // Why writing `path` failed, for messages: the system's reason for `err` (an
 // errno value; 0: unknown), and "no space left on device" with the bytes free

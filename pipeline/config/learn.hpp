@@ -61,13 +61,18 @@ struct TrainSection {
   double epsilon = 10.0;
   double bucket_mb = 25.0;
   bool overlap = false;
+  int xgb_rounds = 300;
+  int xgb_depth = 6;
+  double xgb_eta = 0.1;
+  int xgb_early_rounds = 20;
   void declare(Declarer& d) {
     d.opt("model", model, "Model architecture (see the model table in pipeline/registry.cpp)").oneOf(modelNames());
     d.opt("backend", backend, "Gradient allreduce: mpi (CPU), nccl (GPU) or serial (one process)")
         .oneOf(backendNames());
     d.opt("samples", samples, "Sample table written by `cropmap sample` (empty: sample.output below run.output)");
     d.opt("output", output,
-          "Directory below run.output for model.pt, best.pt, checkpoint.pt, metrics.jsonl and the reports");
+          "Directory below run.output for model.pt (xgboost: model.ubj), best.pt, checkpoint.pt, metrics.jsonl and "
+          "the reports");
     d.opt("hidden", hidden, "lstm: hidden size of each stacked LSTM layer, first to last").range(1, 4096);
     d.opt("dropout", dropout, "Dropout between LSTM layers (lstm, earlyrnn) and after each block (tempcnn)")
         .range(0, 0.9);
@@ -111,6 +116,14 @@ struct TrainSection {
     d.opt("overlap", overlap,
           "Start each bucket's allreduce during backward, as soon as all its gradients exist (needs several "
           "buckets: set bucket_mb below the model's gradient size)");
+    d.opt("xgb_rounds", xgb_rounds, "xgboost: most boosting rounds (each adds one tree per class)")
+        .range(1, 100000);
+    d.opt("xgb_depth", xgb_depth, "xgboost: maximum depth of each tree").range(1, 32);
+    d.opt("xgb_eta", xgb_eta, "xgboost: learning rate (shrinkage of each round)").range(1e-6, 1);
+    d.opt("xgb_early_rounds", xgb_early_rounds,
+          "xgboost: stop after this many rounds without a lower validation mlogloss and keep the best round "
+          "(0: never stop early)")
+        .range(0, 100000);
   }
 };
 
@@ -136,7 +149,8 @@ struct PredictSection {
         .range(0, 1 << 16);
     d.opt("batch_size", batch_size, "Pixels per LibTorch forward (engine: torch)").range(1, 1 << 24);
     d.opt("model", model,
-          "Model file to apply (empty: the best model of training, <run.output>/<train.output>/model.pt)");
+          "Model file to apply, LibTorch (.pt) or XGBoost (.ubj) (empty: the best model of training, "
+          "<run.output>/<train.output>/model.pt, or model.ubj for train.model xgboost)");
     d.opt("format", format,
           "Map format: cog (Cloud-Optimized GeoTIFF) or gtiff (tiled GeoTIFF with nearest-neighbour overviews)")
         .oneOf({"cog", "gtiff"});

@@ -14,6 +14,7 @@
 #include "kernels/metrics.hpp"
 #include "class_weights.hpp"
 #include "models.hpp"
+#include "xgboost_trainer.hpp"
 #include "pipeline/comm/allreduce.hpp"
 #include "pipeline/comm/gradient_reducer.hpp"
 #include "pipeline/log.hpp"
@@ -481,12 +482,17 @@ Command trainCommand() {
       "gradients of every rank, validates every epoch, and writes to RUN/train.output: metrics.jsonl,\n"
       "checkpoint.pt (every epoch), best.pt (best validation loss) and model.pt (the final best model).\n"
       "--resume continues from checkpoint.pt; with the same seed and rank count it ends where an\n"
-      "uninterrupted run ends.";
+      "uninterrupted run ends. train.model xgboost gathers the rows to rank 0 (when they fit\n"
+      "compute.memory_mb), boosts trees with early stopping on the validation rows and writes model.ubj\n"
+      "and metrics.jsonl (no checkpoints: it restarts from scratch).";
   c.addOptions = [](po::options_description& o, po::positional_options_description&) {
     o.add_options()("stop-after", po::value<int>(),
                     "stop after N epochs of this invocation with a resumable checkpoint (job time limits)");
   };
-  c.run = [](CommandContext& ctx) { return Trainer(ctx).run(); };
+  c.run = [](CommandContext& ctx) {
+    if (modelKind(ctx.config.train.model).engine == "xgboost") return trainBoostedTrees(ctx);
+    return Trainer(ctx).run();
+  };
   return c;
 }
 

@@ -105,6 +105,32 @@ TEST(Train, TempCnnWeightedThenFineTunedAsSingleton) {
                 0.80);
 }
 
+TEST(Train, XgboostBaselineGathersToRankZeroAndEvaluates) {
+  auto r = prepare("train_xgboost", "train:\n  model: xgboost\n  xgb_rounds: 60\n  xgb_early_rounds: 10\n");
+  auto t = test::runCropmapMpi(2, "train --config " + r.config);
+  ASSERT_EQ(t.exitCode, 0) << t.output;
+  EXPECT_NE(t.output.find("rows gathered to rank 0"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("train: class weights max_over_count, cap 20"), std::string::npos) << t.output;
+  ASSERT_TRUE(fs::exists(r.dir + "/train/model.ubj")) << t.output;
+  EXPECT_FALSE(fs::exists(r.dir + "/train/model.pt"));
+  const auto metrics = test::readFile(r.dir + "/train/metrics.jsonl");
+  EXPECT_GE(test::countOccurrences(metrics, "\"val_loss\""), 10u);
+  // evaluate finds model.ubj by train.model and scores it with the same code as the deep models.
+  auto e = test::runCropmapMpi(2, "evaluate --config " + r.config);
+  ASSERT_EQ(e.exitCode, 0) << e.output;
+  const auto report = test::readFile(r.dir + "/train/report.json");
+  EXPECT_NE(report.find("\"model_type\": \"xgboost\""), std::string::npos) << report;
+  const double oa = jsonNumber(report, "overall_accuracy");
+  std::printf("xgboost: test OA %.4f, majority-class rate %.4f\n", oa, jsonNumber(report, "majority_class_rate"));
+  EXPECT_GE(oa, 0.85) << report;
+  EXPECT_GE(oa, jsonNumber(report, "majority_class_rate") + 0.25) << report;
+
+  // Rows that do not fit rank 0's memory are refused, naming the key.
+  auto small = test::runCropmap("train --config " + r.config + " --set compute.memory_mb=1");
+  EXPECT_EQ(small.exitCode, 2) << small.output;
+  EXPECT_NE(small.output.find("compute.memory_mb"), std::string::npos) << small.output;
+}
+
 TEST(Train, ResumeEqualsUninterruptedRun) {
   const std::string yaml = "train:\n  model: lstm\n  hidden: [24]\n  epochs: 4\n  patience: 0\n  batch_size: 64\n";
   test::SyntheticSamples spec;
