@@ -43,6 +43,13 @@ bool fillAt(int tile, int p, int b, int r, int c) {
   if (tile == 0 && r >= 32 && c >= 32 && c < 64) return true;
   return (r * 13 + c * 7 + tile) % 97 == 0 && p == 2 && b == 1;
 }
+// A pixel with any value missing is no data in the map.
+bool noDataAt(int tile, int r, int c) {
+  for (int p = 0; p < kP; ++p)
+    for (int b = 0; b < kB; ++b)
+      if (fillAt(tile, p, b, r, c)) return true;
+  return false;
+}
 std::uint16_t valueAt(int tile, int p, int b, int r, int c) {
   // Smooth fields of distinct series, so an untrained model still yields several classes.
   const int field = ((r / 5) * 37 + (c / 7) * 53 + tile * 11) % 23;
@@ -188,9 +195,7 @@ TEST(Predict, XgboostMapsLearnFieldsAndMatchAcrossRankCounts) {
     std::int64_t mapped = 0, right = 0, wrongNoData = 0;
     for (int r = 0; r < g.height; ++r)
       for (int c = 0; c < g.width; ++c) {
-        bool fill = false;
-        for (int p = 0; p < kP; ++p)
-          for (int b = 0; b < kB; ++b) fill = fill || fillAt(static_cast<int>(t), p, b, r, c);
+        const bool fill = noDataAt(static_cast<int>(t), r, c);
         const size_t i = static_cast<size_t>(r * g.width + c);
         wrongNoData += fill != (cls[i] == 255);
         if (fill) continue;
@@ -243,9 +248,7 @@ TEST(Predict, MapsMatchGridNoDataAndRankCount) {
     std::vector<int> seen(256, 0);
     for (int r = 0; r < g.height; ++r)
       for (int c = 0; c < g.width; ++c) {
-        bool fill = false;
-        for (int p = 0; p < kP; ++p)
-          for (int b = 0; b < kB; ++b) fill = fill || fillAt(static_cast<int>(t), p, b, r, c);
+        const bool fill = noDataAt(static_cast<int>(t), r, c);
         const size_t i = static_cast<size_t>(r * g.width + c);
         wrongNoData += fill != (cls[i] == 255) || fill != (conf[i] == 255);
         if (!fill) {
