@@ -39,8 +39,7 @@ class BoostedTreesClassifier final : public Classifier {
     const std::int64_t batch = std::max(1, batchSize);
     for (std::int64_t b0 = 0; b0 < n; b0 += batch) {
       const std::int64_t k = std::min(batch, n - b0);
-      xgb::DMatrix m(x + b0 * features, k, features, threads_);
-      booster_.predict(m, prob_);
+      booster_.predictDense(x + b0 * features, k, features, prob_);
       for (std::int64_t i = 0; i < k; ++i) {
         const float* p = prob_.data() + i * K;
         const float* best = std::max_element(p, p + K);

@@ -3,6 +3,7 @@
 #include <xgboost/c_api.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -82,6 +83,24 @@ void Booster::predict(const DMatrix& m, std::vector<float>& out) const {
   bst_ulong dim = 0;
   const float* result = nullptr;
   check(XGBoosterPredictFromDMatrix(h_, m.handle(), config, &shape, &dim, &result), "XGBoost: predicting");
+  size_t n = 1;
+  for (bst_ulong d = 0; d < dim; ++d) n *= static_cast<size_t>(shape[d]);
+  out.assign(result, result + n);
+}
+
+void Booster::predictDense(const float* x, std::int64_t rows, std::int64_t cols, std::vector<float>& out) const {
+  // NumPy's __array_interface__ (version 3) of the buffer, as XGBoost's in-place prediction takes it.
+  char array[256];
+  std::snprintf(array, sizeof array,
+                R"({"data": [%llu, true], "shape": [%lld, %lld], "typestr": "<f4", "version": 3})",
+                static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(x)), static_cast<long long>(rows),
+                static_cast<long long>(cols));
+  const char* config =
+      R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": true, "missing": NaN, "cache_id": 0})";
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* result = nullptr;
+  check(XGBoosterPredictFromDense(h_, array, config, nullptr, &shape, &dim, &result), "XGBoost: predicting");
   size_t n = 1;
   for (bst_ulong d = 0; d < dim; ++d) n *= static_cast<size_t>(shape[d]);
   out.assign(result, result + n);

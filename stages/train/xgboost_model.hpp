@@ -65,6 +65,9 @@ class Booster {
   Booster slice(int rounds) const;
   // Class probabilities [rows, classes] of the rows of `m`.
   void predict(const DMatrix& m, std::vector<float>& out) const;
+  // The same for a dense row-major [rows, cols] array with NaN as missing,
+  // predicted in place (no DMatrix copy of the input).
+  void predictDense(const float* x, std::int64_t rows, std::int64_t cols, std::vector<float>& out) const;
   // Writes the model with `meta` to PATH through a temporary name.
   void save(const std::string& path, const BoosterMeta& meta);
   const BoosterMeta& meta() const { return meta_; }
