@@ -17,6 +17,7 @@
 #include "pipeline/memory.hpp"
 #include "pipeline/paths.hpp"
 #include "pipeline/samples.hpp"
+#include "pipeline/signals.hpp"
 #include "xgboost_model.hpp"
 
 namespace fs = std::filesystem;
@@ -56,14 +57,15 @@ Gathered gatherSplit(SampleReader& reader, const std::string& split, const std::
   return g;
 }
 
-// A barrier that sleeps instead of spinning: the ranks waiting for rank 0's
-// training would otherwise take the cores its threads run on.
-void idleBarrier(MPI_Comm comm) {
+// Rank 0's outcome (0, or the signal that stopped it) on every rank, waited
+// for by sleeping rather than spinning: the waiting ranks would otherwise take
+// the cores rank 0's threads train on.
+int idleBcast(int value, MPI_Comm comm) {
   MPI_Request req;
-  CROPMAP_MPI(MPI_Ibarrier(comm, &req));
+  CROPMAP_MPI(MPI_Ibcast(&value, 1, MPI_INT, 0, comm, &req));
   for (int done = 0;;) {
     CROPMAP_MPI(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
-    if (done) return;
+    if (done) return value;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
@@ -118,6 +120,7 @@ int trainBoostedTrees(CommandContext& ctx) {
   Gathered train = gatherSplit(reader, "train", trainRows, comm, rank, size);
   Gathered val = gatherSplit(reader, "val", valRows, comm, rank, size);
 
+  int stoppedBy = 0;
   if (rank == 0) {
     using Clock = std::chrono::steady_clock;
     const auto t0 = Clock::now();
@@ -147,6 +150,7 @@ int trainBoostedTrees(CommandContext& ctx) {
     double best = std::numeric_limits<double>::infinity();
     int bestRound = 0, round = 0;
     for (; round < tc.xgb_rounds; ++round) {
+      if ((stoppedBy = stopSignal())) break;
       booster.updateOneIter(round, dtrain);
       const std::string line = booster.evalOneIter(round, {&dtrain, &dval}, {"train", "val"});
       const double trainLoss = xgb::evalMetric(line, "train"), valLoss = xgb::evalMetric(line, "val");
@@ -173,27 +177,31 @@ int trainBoostedTrees(CommandContext& ctx) {
     }
     metrics.close();
     if (!metrics) throw std::runtime_error("cannot write " + (fs::path(outDir) / "metrics.jsonl").string());
+    if (!stoppedBy) {
+      const xgb::BoosterMeta meta{tc.model,          info.periods,      info.bands, info.classNames,
+                                  info.bandNames,    info.periodStarts, bestRound + 1, best};
+      xgb::Booster kept = booster.slice(bestRound + 1);
+      kept.save(modelFile, meta);
 
-    const xgb::BoosterMeta meta{tc.model,          info.periods,      info.bands, info.classNames,
-                                info.bandNames,    info.periodStarts, bestRound + 1, best};
-    xgb::Booster kept = booster.slice(bestRound + 1);
-    kept.save(modelFile, meta);
-
-    // Validation accuracy of the kept rounds, as the deep trainer reports it.
-    std::vector<float> prob;
-    kept.predict(dval, prob);
-    ConfusionMatrix cm(K);
-    for (std::int64_t i = 0; i < val.n; ++i) {
-      const float* p = prob.data() + i * K;
-      cm.add(static_cast<int>(val.y[static_cast<size_t>(i)]), static_cast<int>(std::max_element(p, p + K) - p));
+      // Validation accuracy of the kept rounds, as the deep trainer reports it.
+      std::vector<float> prob;
+      kept.predict(dval, prob);
+      ConfusionMatrix cm(K);
+      for (std::int64_t i = 0; i < val.n; ++i) {
+        const float* p = prob.data() + i * K;
+        cm.add(static_cast<int>(val.y[static_cast<size_t>(i)]), static_cast<int>(std::max_element(p, p + K) - p));
+      }
+      const auto report = scoreConfusion(cm);
+      log::info("train: xgboost done after ", round, " rounds in ",
+                std::chrono::duration<double>(Clock::now() - t0).count(), " s; kept ", bestRound + 1,
+                " (best validation mlogloss ", best, ", val OA ", report.overallAccuracy, ", macro-F1 ",
+                report.macro.f1, "); model ", modelFile);
     }
-    const auto report = scoreConfusion(cm);
-    log::info("train: xgboost done after ", round, " rounds in ",
-              std::chrono::duration<double>(Clock::now() - t0).count(), " s; kept ", bestRound + 1,
-              " (best validation mlogloss ", best, ", val OA ", report.overallAccuracy, ", macro-F1 ",
-              report.macro.f1, "); model ", modelFile);
   }
-  idleBarrier(ctx.comm());
+  const int sig = idleBcast(stoppedBy, ctx.comm());
+  if (sig)
+    throw Interrupted("train: xgboost stopped by " + signalName(sig) +
+                      " between boosting rounds; boosting keeps no checkpoint, so it starts again with --resume");
   return 0;
 }
 
