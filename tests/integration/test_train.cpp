@@ -4,9 +4,12 @@
 // trained models identically, and bad inputs exit 2 with clear messages.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
+#include <thread>
 
 #include "tests/support/sample_fixture.hpp"
 #include "tests/support/test_support.hpp"
@@ -129,6 +132,24 @@ TEST(Train, XgboostBaselineGathersToRankZeroAndEvaluates) {
   auto small = test::runCropmap("train --config " + r.config + " --set compute.memory_mb=1");
   EXPECT_EQ(small.exitCode, 2) << small.output;
   EXPECT_NE(small.output.find("compute.memory_mb"), std::string::npos) << small.output;
+}
+
+TEST(Train, XgboostStopsBetweenRoundsOnASignal) {
+  auto r = prepare("train_xgboost_signal", "train:\n  model: xgboost\n  xgb_rounds: 100000\n  xgb_early_rounds: 0\n");
+  const std::string metrics = r.dir + "/train/metrics.jsonl";
+  const int pid = test::startInSession(std::string(CROPMAP_MPIEXEC) + " -n 2 " + CROPMAP_EXE + " train --config " +
+                                           r.config,
+                                       r.dir + "/train.log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline &&
+         !(fs::exists(metrics) && test::countOccurrences(test::readFile(metrics), "\n") >= 3))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  test::signalSession(pid, SIGUSR1, "cropmap");
+  const int rc = test::waitExit(pid);
+  const std::string log = test::readFile(r.dir + "/train.log");
+  EXPECT_EQ(rc, 75) << log;
+  EXPECT_NE(log.find("xgboost stopped by SIGUSR1 between boosting rounds"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(r.dir + "/train/model.ubj"));
 }
 
 TEST(Train, ResumeEqualsUninterruptedRun) {
