@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 DEMO_CONFIG ?= configs/demo.yaml
 SHELL := /bin/bash
 
-.PHONY: all deps configure build demo test clean
+.PHONY: all deps configure build demo demo-cv test clean
 
 all: build
 
@@ -23,6 +23,11 @@ build: configure
 
 demo: build
 	@source cmake/mpi-env.sh && bash cmake/demo.sh $(BUILD) $(DEMO_CONFIG)
+
+# The demo, then 3-fold spatial cross-validation of lstm and tempcnn against the
+# xgboost baseline (the stages the demo completed are skipped).
+demo-cv: build
+	@source cmake/mpi-env.sh && bash cmake/demo.sh $(BUILD) $(DEMO_CONFIG) --set cv.enabled=true
 
 test: build
 	@source cmake/mpi-env.sh && cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -10,6 +10,7 @@ PACKAGES=(
   libgdal-dev gdal-bin
   libtorch-dev libopenblas0-openmp libblas-dev libgloo-dev
   libboost-program-options-dev libyaml-cpp-dev libgtest-dev
+  libxgboost-dev
   slurm-wlm munge
   # format checks of the tests: GDAL's COG validator, xarray/netCDF on the
   # cube, a headless browser for the HTML report

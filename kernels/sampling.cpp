@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <stdexcept>
 
 namespace cropmap::kernels {
 
@@ -101,6 +102,30 @@ std::vector<double> inverseFrequencyWeights(const std::vector<std::int64_t>& cou
   std::vector<double> w(counts.size(), 0.0);
   for (size_t c = 0; c < counts.size(); ++c)
     if (counts[c] > 0) w[c] = static_cast<double>(sum) / (static_cast<double>(present) * static_cast<double>(counts[c]));
+  return w;
+}
+
+WeightRule parseWeightRule(const std::string& name) {
+  if (name == "max_over_count") return WeightRule::MaxOverCount;
+  if (name == "sqrt") return WeightRule::Sqrt;
+  if (name == "inverse_frequency") return WeightRule::InverseFrequency;
+  throw std::invalid_argument("unknown class weight rule '" + name + "'; expected max_over_count|sqrt|inverse_frequency");
+}
+
+ClassWeights classWeights(const std::vector<std::int64_t>& counts, WeightRule rule, double cap) {
+  assert(cap >= 0);
+  ClassWeights w;
+  w.uncapped = rule == WeightRule::InverseFrequency ? inverseFrequencyWeights(counts) : maxOverCountWeights(counts);
+  if (rule == WeightRule::Sqrt)
+    for (auto& v : w.uncapped) v = std::sqrt(v);
+  w.weight = w.uncapped;
+  w.capped.assign(counts.size(), 0);
+  if (cap > 0)
+    for (size_t c = 0; c < counts.size(); ++c)
+      if (w.weight[c] > cap) {
+        w.weight[c] = cap;
+        w.capped[c] = 1;
+      }
   return w;
 }
 

@@ -32,6 +32,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace cropmap::kernels {
@@ -60,5 +61,25 @@ StratifiedPlan stratifiedCounts(const std::vector<std::int64_t>& available, std:
 // weights average to 1 over the samples). Classes without samples get 0.
 std::vector<double> maxOverCountWeights(const std::vector<std::int64_t>& counts);
 std::vector<double> inverseFrequencyWeights(const std::vector<std::int64_t>& counts);
+
+// The class weights training applies (train.class_weights, train.weight_cap).
+// With n_c the training rows of class c and n_max the largest:
+//   max_over_count     w_c = n_max / n_c           (the seed's rule)
+//   sqrt               w_c = sqrt(n_max / n_c)     (the same order, compressed)
+//   inverse_frequency  w_c = sum_k n_k / (K' n_c)  (averages to 1 over the rows)
+// then w_c = min(w_c, cap) unless cap is 0. A class with a handful of rows
+// would otherwise dominate the loss (n_max / 1 = 2374 on a real register).
+// Classes without rows get 0.
+enum class WeightRule { MaxOverCount, Sqrt, InverseFrequency };
+// "max_over_count" | "sqrt" | "inverse_frequency"; throws std::invalid_argument
+// listing the names otherwise.
+WeightRule parseWeightRule(const std::string& name);
+
+struct ClassWeights {
+  std::vector<double> weight;       // per class, capped
+  std::vector<double> uncapped;     // per class, before the cap
+  std::vector<std::uint8_t> capped; // 1 where the cap applied
+};
+ClassWeights classWeights(const std::vector<std::int64_t>& counts, WeightRule rule, double cap);
 
 }  // namespace cropmap::kernels

@@ -464,6 +464,8 @@ void Config::validate() const {
     fail("train.loss", "early_reward trains the stopping head of earlyrnn; use ce or weighted_ce for " + train.model);
   if (model.earlyStopping && (train.loss == "ce" || train.loss == "weighted_ce"))
     fail("train.loss", train.model + " is trained with early_reward (or auto)");
+  if (model.engine == "xgboost" && train.finetune_epochs > 0)
+    fail("train.finetune_epochs", "xgboost has no fine-tuning phase; set it to 0");
   if (train.finetune_epochs > 0 && train.loss != "weighted_ce")
     fail("train.finetune_epochs", "the fine-tuning phase follows a weighted_ce phase; set train.loss: weighted_ce");
   if (!labels.legend.empty()) {

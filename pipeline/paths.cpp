@@ -7,6 +7,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "registry.hpp"
+
 namespace fs = std::filesystem;
 
 namespace cropmap {
@@ -22,7 +24,9 @@ std::string foldOutputDir(const Config& c, int fold) {
   return fold < 0 ? trainOutputDir(c) : (fs::path(trainOutputDir(c)) / ("fold-" + std::to_string(fold))).string();
 }
 
-std::string modelPath(const Config& c) { return (fs::path(trainOutputDir(c)) / "model.pt").string(); }
+std::string modelPath(const Config& c) {
+  return (fs::path(trainOutputDir(c)) / modelKind(c.train.model).modelFile).string();
+}
 
 std::string writeFailure(const std::string& path, int err) {
   fs::path dir = fs::path(path).parent_path();

@@ -13,7 +13,7 @@ std::string samplesPath(const Config& config);     // train.samples, or <run.out
 std::string trainOutputDir(const Config& config);  // <run.output>/<train.output>
 // Where train and evaluate --fold K write: <train output>/fold-K (fold < 0: the train output itself).
 std::string foldOutputDir(const Config& config, int fold);
-std::string modelPath(const Config& config);       // <train output>/model.pt
+std::string modelPath(const Config& config);       // <train output>/model.pt (model.ubj for xgboost)
 
 // Why writing `path` failed, for messages: the system's reason for `err` (an
 // errno value; 0: unknown), and "no space left on device" with the bytes free

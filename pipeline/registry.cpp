@@ -10,7 +10,12 @@ const std::vector<ModelKind>& modelKinds() {
       {"earlyrnn",
        "LSTM with a classification and a stopping head per period (ELECTS): classifies as early as it is sure",
        true, false, "early_reward"},
-      {"tempcnn", "three temporal convolutions with batch norm, a dense layer (TempCNN)", false, false, "ce"},
+      {"tempcnn", "three temporal convolutions (train.kernel_size) with batch norm, a dense layer (TempCNN)", false,
+       false, "ce", "torch", "model.pt", true},
+      {"xgboost",
+       "gradient-boosted trees (XGBoost) on the flattened periods x bands pixel series: the baseline the deep models "
+       "must beat",
+       false, false, "weighted_ce", "xgboost", "model.ubj"},
   };
   return table;
 }
@@ -24,6 +29,13 @@ const ModelKind* findModel(const std::string& name) {
 std::vector<std::string> modelNames() {
   std::vector<std::string> out;
   for (const auto& k : modelKinds()) out.push_back(k.name);
+  return out;
+}
+
+std::vector<std::string> modelNames(const std::string& engine) {
+  std::vector<std::string> out;
+  for (const auto& k : modelKinds())
+    if (k.engine == engine) out.push_back(k.name);
   return out;
 }
 

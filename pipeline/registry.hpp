@@ -20,6 +20,9 @@ struct ModelKind {
   bool earlyStopping = false; // per-pixel stopping head: trained with early_reward, maps carry a stop band
   bool patchInput = false;    // takes [N, P, B, S, S] patches rather than pixel series
   std::string defaultLoss;    // the loss train.loss: auto picks
+  std::string engine = "torch";       // what trains and applies it: torch (LibTorch) | xgboost
+  std::string modelFile = "model.pt"; // the final model below train.output
+  bool kernelSize = false;            // train.kernel_size shapes it (temporal convolutions)
 };
 
 // In table order; the first is the default.
@@ -29,6 +32,9 @@ const ModelKind* findModel(const std::string& name);
 // The entry of `name`; throws std::invalid_argument listing the names otherwise.
 const ModelKind& modelKind(const std::string& name);
 std::vector<std::string> modelNames();
+// The names of the models of one engine ("torch": what the LibTorch factory,
+// the fused kernels and `bench train` handle).
+std::vector<std::string> modelNames(const std::string& engine);
 
 struct BackendKind {
   std::string name;  // train.backend

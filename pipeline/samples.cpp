@@ -371,6 +371,17 @@ std::vector<std::int64_t> foldRows(SampleReader& reader, const std::string& spli
   return out;
 }
 
+std::vector<std::int64_t> classCounts(SampleReader& reader, const std::string& split,
+                                      const std::vector<std::int64_t>& rows) {
+  const auto y = reader.column(split, "y");
+  std::vector<std::int64_t> counts(static_cast<size_t>(reader.info().classes()), 0);
+  for (auto i : rows) {
+    const auto c = y.at(static_cast<size_t>(i));
+    if (c >= 0 && static_cast<size_t>(c) < counts.size()) counts[static_cast<size_t>(c)] += 1;
+  }
+  return counts;
+}
+
 SampleRows SampleReader::readRange(const std::string& split, std::int64_t begin, std::int64_t end) {
   std::vector<std::int64_t> rows(static_cast<size_t>(std::max<std::int64_t>(end - begin, 0)));
   std::iota(rows.begin(), rows.end(), begin);

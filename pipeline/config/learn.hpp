@@ -56,17 +56,24 @@ struct TrainSection {
   int patience = 5;
   std::string loss = "auto";
   int finetune_epochs = 0;
+  std::string class_weights = "max_over_count";
+  double weight_cap = 20.0;
   double alpha = 0.5;
   double epsilon = 10.0;
   double bucket_mb = 25.0;
   bool overlap = false;
+  int xgb_rounds = 300;
+  int xgb_depth = 6;
+  double xgb_eta = 0.1;
+  int xgb_early_rounds = 20;
   void declare(Declarer& d) {
     d.opt("model", model, "Model architecture (see the model table in pipeline/registry.cpp)").oneOf(modelNames());
     d.opt("backend", backend, "Gradient allreduce: mpi (CPU), nccl (GPU) or serial (one process)")
         .oneOf(backendNames());
     d.opt("samples", samples, "Sample table written by `cropmap sample` (empty: sample.output below run.output)");
     d.opt("output", output,
-          "Directory below run.output for model.pt, best.pt, checkpoint.pt, metrics.jsonl and the reports");
+          "Directory below run.output for model.pt (xgboost: model.ubj), best.pt, checkpoint.pt, metrics.jsonl and "
+          "the reports");
     d.opt("hidden", hidden, "lstm: hidden size of each stacked LSTM layer, first to last").range(1, 4096);
     d.opt("kernel_size", kernel_size, "tempcnn: taps of each temporal convolution (odd: the series keeps its length)")
         .range(1, 15);
@@ -87,12 +94,20 @@ struct TrainSection {
           "Stop a phase after this many epochs without a better validation loss (0: never stop early)")
         .range(0, 100000);
     d.opt("loss", loss,
-          "auto (early_reward for earlyrnn, ce otherwise), ce, weighted_ce (class weights n_max/n_c from "
-          "the sample file) or early_reward (earlyrnn only)")
+          "auto (early_reward for earlyrnn, weighted_ce for xgboost, ce otherwise), ce, weighted_ce (class "
+          "weights by train.class_weights from the sample file's training counts) or early_reward (earlyrnn only)")
         .oneOf({"auto", "ce", "weighted_ce", "early_reward"});
     d.opt("finetune_epochs", finetune_epochs,
           "weighted_ce: epochs of a second phase with plain cross-entropy from the best weighted model")
         .range(0, 100000);
+    d.opt("class_weights", class_weights,
+          "weighted_ce: rule from the training rows n_c of each class: max_over_count (n_max/n_c), sqrt "
+          "(sqrt(n_max/n_c)) or inverse_frequency (sum n / (classes x n_c)); classes without rows get 0")
+        .oneOf({"max_over_count", "sqrt", "inverse_frequency"});
+    d.opt("weight_cap", weight_cap,
+          "weighted_ce: largest class weight; higher weights are cut to it (0: no cap), so that a class with a "
+          "handful of rows cannot dominate the loss")
+        .range(0, 1e9);
     d.opt("alpha", alpha, "early_reward: weight of classification against earliness (1 = accuracy only)")
         .range(0, 1);
     d.opt("epsilon", epsilon,
@@ -104,6 +119,14 @@ struct TrainSection {
     d.opt("overlap", overlap,
           "Start each bucket's allreduce during backward, as soon as all its gradients exist (needs several "
           "buckets: set bucket_mb below the model's gradient size)");
+    d.opt("xgb_rounds", xgb_rounds, "xgboost: most boosting rounds (each adds one tree per class)")
+        .range(1, 100000);
+    d.opt("xgb_depth", xgb_depth, "xgboost: maximum depth of each tree").range(1, 32);
+    d.opt("xgb_eta", xgb_eta, "xgboost: learning rate (shrinkage of each round)").range(1e-6, 1);
+    d.opt("xgb_early_rounds", xgb_early_rounds,
+          "xgboost: stop after this many rounds without a lower validation mlogloss and keep the best round "
+          "(0: never stop early)")
+        .range(0, 100000);
   }
 };
 
@@ -158,7 +181,8 @@ struct PredictSection {
         .range(0, 1 << 16);
     d.opt("batch_size", batch_size, "Pixels per LibTorch forward (engine: torch)").range(1, 1 << 24);
     d.opt("model", model,
-          "Model file to apply (empty: the best model of training, <run.output>/<train.output>/model.pt)");
+          "Model file to apply, LibTorch (.pt) or XGBoost (.ubj) (empty: the best model of training, "
+          "<run.output>/<train.output>/model.pt, or model.ubj for train.model xgboost)");
     d.opt("format", format,
           "Map format: cog (Cloud-Optimized GeoTIFF) or gtiff (tiled GeoTIFF with nearest-neighbour overviews)")
         .oneOf({"cog", "gtiff"});

@@ -147,7 +147,7 @@ BenchRow benchModel(CommandContext& ctx, const std::string& name, const std::str
 int benchTrain(CommandContext& ctx) {
   torch::set_num_threads(ctx.config.threads());
   const int steps = ctx.args.count("steps") ? ctx.args["steps"].as<int>() : 30;
-  std::vector<std::string> models = modelNames();
+  std::vector<std::string> models = modelNames("torch");
   if (ctx.args.count("model")) models = {ctx.args["model"].as<std::string>()};
   std::vector<BenchRow> rows;
   const auto& tc = ctx.config.train;

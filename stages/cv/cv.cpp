@@ -126,11 +126,14 @@ class CrossValidation {
     }
   }
 
-  static bool usesKernel(const std::string& model) { return model == "tempcnn"; }
+  static bool usesKernel(const std::string& model) { return modelKind(model).kernelSize; }
 
   std::vector<GridPoint> gridOf(const std::string& model) const {
     const auto& cv = cfg_.cv;
-    std::vector<double> lrs = cv.grid_lr.empty() ? std::vector<double>{cfg_.train.lr} : cv.grid_lr;
+    // The learning rate is a LibTorch optimiser's; boosted trees have their own train.xgb_eta.
+    std::vector<double> lrs = cv.grid_lr.empty() || modelKind(model).engine != "torch"
+                                  ? std::vector<double>{cfg_.train.lr}
+                                  : cv.grid_lr;
     std::vector<int> kernels = cv.grid_kernel.empty() || !usesKernel(model)
                                    ? std::vector<int>{cfg_.train.kernel_size}
                                    : cv.grid_kernel;
@@ -151,10 +154,8 @@ class CrossValidation {
     // The loss follows the model when the run's loss does not fit it (earlyrnn's early reward).
     const bool fits = kind.earlyStopping ? (c.train.loss == "auto" || c.train.loss == "early_reward")
                                          : c.train.loss != "early_reward";
-    if (!fits) {
-      c.train.loss = "auto";
-      c.train.finetune_epochs = 0;
-    }
+    if (!fits || kind.engine != "torch") c.train.finetune_epochs = 0;  // the fine-tune phase is LibTorch's
+    if (!fits) c.train.loss = "auto";
     return c;
   }
 

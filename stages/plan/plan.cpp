@@ -9,6 +9,7 @@
 #include "pipeline/memory.hpp"
 #include "pipeline/mpi.hpp"
 #include "pipeline/period_axis.hpp"
+#include "pipeline/registry.hpp"
 
 namespace cropmap::plan {
 
@@ -24,6 +25,10 @@ std::map<std::string, double> perModel(const json::Value& doc, const std::string
 double modelRate(const std::map<std::string, double>& rates, const std::string& model, const Rates& r,
                  const char* what) {
   const auto it = rates.find(model);
+  const ModelKind* kind = findModel(model);
+  if ((it == rates.end() || it->second <= 0) && kind && kind->engine != "torch")
+    throw UsageError(r.source + ": no " + std::string(what) + " rate for model '" + model + "': `cropmap bench all` " +
+                     "measures the LibTorch models only; plan with one of them (--set train.model=...)");
   if (it == rates.end() || it->second <= 0)
     throw UsageError(r.source + ": no " + std::string(what) + " rate for model '" + model +
                      "'; run `cropmap bench all` (or `--model " + model + "`) on this machine first");

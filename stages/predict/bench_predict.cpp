@@ -26,7 +26,9 @@
 #include "pipeline/legend.hpp"
 #include "pipeline/log.hpp"
 #include "pipeline/mpi.hpp"
+#include "pipeline/registry.hpp"
 #include "predict.hpp"
+#include "stages/train/xgboost_model.hpp"
 #include "pipeline/json.hpp"
 
 namespace cropmap::mapping {
@@ -87,6 +89,18 @@ void writeText(const std::string& path, const std::string& text) {
 
 using Clock = std::chrono::steady_clock;
 
+// The LibTorch architectures to measure: all, or --model's when it is one.
+std::vector<std::string> torchModels(const CommandContext& ctx) {
+  if (!ctx.args.count("model")) return Classifier::architectures();
+  const std::string m = ctx.args["model"].as<std::string>();
+  try {
+    if (modelKind(m).engine != "torch") return {};
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--model: ") + e.what());
+  }
+  return {m};
+}
+
 // Median and relative spread of `repeats` timings of at least `seconds` each.
 struct Rate {
   double median = 0, spread = 0;
@@ -116,14 +130,93 @@ Rate timeRate(F&& pass, std::int64_t pixelsPerPass, int repeats, double seconds)
   return medianRate(std::move(rates));
 }
 
+// XGBoost: the classifier predict uses (in-place prediction on the pixel
+// buffer, argmax) against what an XGBoost user does (a DMatrix of the array,
+// then predict), on the same booster and pixels, in alternating rounds. The
+// booster is trained here on a synthetic 15-class problem for
+// train.xgb_rounds (at most 50) rounds of depth train.xgb_depth: prediction
+// cost grows with the trees, not with what they learnt.
+void benchBoostedTrees(CommandContext& ctx, int periods, int bands, int classes, const std::vector<float>& x,
+                       std::int64_t n) {
+  const Config& cfg = ctx.config;
+  const int threads = cfg.threads(), features = periods * bands;
+  const int rounds = std::min(cfg.train.xgb_rounds, 50);
+  std::vector<float> y(static_cast<size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* px = x.data() + i * features;
+    y[static_cast<size_t>(i)] = static_cast<float>(static_cast<int>((px[0] + px[features / 2] + px[features - 1]) * 25) % classes);
+  }
+  xgb::DMatrix train(x.data(), n, features, threads);
+  train.setLabels(y);
+  xgb::Booster booster({&train});
+  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+           {"objective", "multi:softprob"}, {"num_class", std::to_string(classes)}, {"tree_method", "hist"},
+           {"max_depth", std::to_string(cfg.train.xgb_depth)}, {"nthread", std::to_string(threads)}, {"seed", "0"}})
+    booster.setParam(k, v);
+  for (int r = 0; r < rounds; ++r) booster.updateOneIter(r, train);
+  const std::string dir = (fs::path(cfg.run.output) / "bench").string();
+  fs::create_directories(dir);
+  const std::string path = (fs::path(dir) / "bench_xgboost.ubj").string();
+  xgb::BoosterMeta meta;
+  meta.periods = periods;
+  meta.bands = bands;
+  for (int c = 0; c < classes; ++c) meta.classNames.push_back("class" + std::to_string(c));
+  meta.rounds = rounds;
+  booster.save(path, meta);
+  auto classifier = Classifier::load(path, EngineOptions{Engine::Fused, threads, 0});
+  xgb::Booster reference = xgb::Booster::load(path);
+  reference.setParam("nthread", std::to_string(threads));
+  fs::remove(path);
+
+  const int batch = cfg.predict.batch_size;
+  std::vector<std::int32_t> cls(static_cast<size_t>(n)), stop(cls);
+  std::vector<float> prob(static_cast<size_t>(n)), work = x, refProb;
+  std::vector<double> ours, theirs;
+  for (int round = 0; round < 5; ++round) {
+    ours.push_back(timeRate([&] { classifier->decide(work.data(), n, batch, PixelDecisions{cls.data(), prob.data(), stop.data()}); },
+                            n, 1, 0.3)
+                       .median);
+    theirs.push_back(timeRate([&] {
+                       xgb::DMatrix m(x.data(), n, features, threads);
+                       reference.predict(m, refProb);
+                     },
+                              n, 1, 0.3)
+                         .median);
+  }
+  const Rate a = medianRate(ours), b = medianRate(theirs);
+  std::int64_t agree = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* p = refProb.data() + i * classes;
+    agree += cls[static_cast<size_t>(i)] == static_cast<std::int32_t>(std::max_element(p, p + classes) - p);
+  }
+  std::printf("\nxgboost (%d rounds x %d classes, depth %d, %d thread%s): cropmap in-place %.0f px/s (spread %.1f%%), "
+              "DMatrix + predict %.0f px/s (spread %.1f%%), ratio %.2fx, class agreement %.2f%%\n",
+              rounds, classes, cfg.train.xgb_depth, threads, threads == 1 ? "" : "s", a.median, 100 * a.spread, b.median,
+              100 * b.spread, b.median > 0 ? a.median / b.median : 0.0, 100.0 * static_cast<double>(agree) / static_cast<double>(n));
+  const std::string out = (fs::path(dir) / "predict_xgboost.json").string();
+  writeText(out, json::Object()
+                     .field("model", "xgboost")
+                     .field("threads", threads)
+                     .field("rounds", rounds)
+                     .field("depth", cfg.train.xgb_depth)
+                     .field("pixels_per_s", a.median)
+                     .field("spread", a.spread)
+                     .field("dmatrix_predict_pixels_per_s", b.median)
+                     .field("dmatrix_predict_spread", b.spread)
+                     .field("ratio", b.median > 0 ? a.median / b.median : 0.0)
+                     .field("class_agreement", static_cast<double>(agree) / static_cast<double>(n))
+                     .text() + "\n");
+  std::printf("written %s\n", out.c_str());
+}
+
 // The engines part: fused vs plain LibTorch forward, no cube, this process only.
 void benchEngines(CommandContext& ctx) {
   const Config& cfg = ctx.config;
   const int periods = 12, bands = 5, threads = cfg.threads();
   std::vector<std::string> classes;
   for (int i = 0; i < 15; ++i) classes.push_back("class" + std::to_string(i));
-  std::vector<std::string> models = Classifier::architectures();
-  if (ctx.args.count("model")) models = {ctx.args["model"].as<std::string>()};
+  std::vector<std::string> models = torchModels(ctx);
+  const bool trees = !ctx.args.count("model") || modelKind(ctx.args["model"].as<std::string>()).engine == "xgboost";
 
   const double peak = fused::measureFmaPeak(0.3);
   std::printf("cropmap bench predict (engines): %d periods x %d bands, %zu classes, %d thread%s; fused GEMMs: %s "
@@ -199,6 +292,7 @@ void benchEngines(CommandContext& ctx) {
                                                   .field("class_agreement", agreePct / 100.0)
                                                   .text();
   }
+  if (trees) benchBoostedTrees(ctx, periods, bands, static_cast<int>(classes.size()), x, n);
   json += "]\n";
   const std::string dir = (fs::path(cfg.run.output) / "bench").string();
   fs::create_directories(dir);
@@ -275,8 +369,8 @@ int benchPredict(CommandContext& ctx, const std::vector<int>& counts) {
   if (classes.size() < 2)
     for (int i = 0; i < 10; ++i) classes.push_back("class" + std::to_string(i));
 
-  std::vector<std::string> models = Classifier::architectures();
-  if (ctx.args.count("model")) models = {ctx.args["model"].as<std::string>()};
+  // Untrained models: the LibTorch architectures (end to end, the trees cost what the engines table shows).
+  std::vector<std::string> models = torchModels(ctx);
   const std::string benchDir = (fs::path(cfg.run.output) / "bench").string();
 
   std::vector<BenchRow> rows;

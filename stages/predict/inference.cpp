@@ -11,6 +11,8 @@
 #include "map_writer.hpp"
 #include "pipeline/mpi.hpp"
 #include "stages/train/models.hpp"
+#include "stages/train/xgboost_model.hpp"
+#include "xgboost_classifier.hpp"
 
 namespace cropmap::mapping {
 
@@ -33,6 +35,7 @@ ModelInfo describe(const ModelMeta& m, std::string path) {
   info.classNames = m.classNames;
   info.bandNames = m.bandNames;
   info.periodStarts = m.periodStarts;
+  info.epoch = m.epoch;
   if (m.classNames.size() > 255 || m.spec.classes > 255)
     throw UsageError(info.path + ": " + std::to_string(m.spec.classes) +
                      " classes; maps store class ids as bytes (at most 255 classes)");
@@ -316,10 +319,11 @@ void Classifier::classify(float* x, std::int64_t n, int batchSize, std::uint8_t*
 }
 
 std::unique_ptr<Classifier> Classifier::load(const std::string& path, const EngineOptions& options) {
+  if (xgb::looksLikeXgboostModel(path)) return loadBoostedTrees(path, options);
   return makeClassifier(loadModelFile(path), path, options);
 }
 
-std::vector<std::string> Classifier::architectures() { return modelNames(); }
+std::vector<std::string> Classifier::architectures() { return modelNames("torch"); }
 
 bool ModelInfo::earlyStopping() const { return modelKind(name).earlyStopping; }
 

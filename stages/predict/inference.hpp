@@ -27,13 +27,15 @@ struct Config;
 
 namespace cropmap::mapping {
 
-enum class Engine { Fused, Torch };
+// Xgboost: the engine of an XGBoost model file, whatever predict.engine says.
+enum class Engine { Fused, Torch, Xgboost };
 // "fused" | "torch"; throws UsageError naming `key` otherwise.
 Engine parseEngine(const std::string& text, const std::string& key = "predict.engine");
 
 struct ModelInfo {
   std::string path;
-  std::string name;  // lstm | earlyrnn | tempcnn
+  std::string name;  // lstm | earlyrnn | tempcnn | xgboost
+  std::int64_t epoch = 0;  // epochs (xgboost: boosting rounds) of training the file holds
   int periods = 0, bands = 0;
   std::vector<std::string> classNames, bandNames, periodStarts;
   bool earlyStopping() const;  // the model table's property
@@ -65,7 +67,8 @@ EngineOptions engineOptions(const Config& cfg);
 
 class Classifier {
  public:
-  // Throws UsageError naming the file when it is missing or not a model file.
+  // A LibTorch model file (.pt) or an XGBoost one (.ubj, told apart by its
+  // content). Throws UsageError naming the file when it is missing or not a model file.
   static std::unique_ptr<Classifier> load(const std::string& path, const EngineOptions& options);
   // A freshly initialised model of an architecture, with identity
   // normalisation: what `cropmap bench predict` times (speed does not depend
@@ -84,7 +87,8 @@ class Classifier {
   // `seconds`: what a user of LibTorch or PyTorch gets.
   static double plainForwardRate(const std::string& name, int periods, int bands, int classes,
                                  const std::vector<int>& lstmHidden, int batch, int threads, double seconds);
-  // The architectures a model file can hold (lstm, earlyrnn, tempcnn).
+  // The LibTorch architectures (lstm, earlyrnn, tempcnn): what untrained(),
+  // writeRandomModel() and plainForwardRate() build.
   static std::vector<std::string> architectures();
   virtual ~Classifier() = default;
 

@@ -181,8 +181,9 @@ class PredictStage : public BlockStage {
               plan.units.size(), " units of ", plan.blockEdge, " px",
               resumed ? ", " + std::to_string(resumed) + " done before" : "", "; ", comm.size(), " ranks x ",
               cfg_.threads(), " threads, ",
-              model.engine == Engine::Fused ? "fused engine, " + std::to_string(model.rows) + " px chunks"
-                                            : "torch engine, batch " + std::to_string(cfg_.predict.batch_size));
+              model.engine == Engine::Fused     ? "fused engine, " + std::to_string(model.rows) + " px chunks"
+              : model.engine == Engine::Torch ? "torch engine, batch " + std::to_string(cfg_.predict.batch_size)
+                                              : "xgboost, batch " + std::to_string(cfg_.predict.batch_size));
     classifier_ = &classifier;
     return plan;
   }

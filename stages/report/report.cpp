@@ -202,32 +202,43 @@ std::string accuracySection(const json::Value& level, const std::string& what) {
   return s.str();
 }
 
-std::string foldsSection(const json::Value& folds) {
-  const auto& rows = folds.array();
-  if (rows.empty()) return "";
+// The table of `cropmap cv` (cv_report.json): every model's fold scores and
+// the difference to the baseline, as cropmap cv prints them.
+std::string cvSection(const Config& cfg) {
+  const fs::path path = fs::path(cfg.run.output) / cfg.cv.output / "cv_report.json";
+  if (!fs::exists(path)) return "";
+  const json::Value r = json::parseFile(path.string());
+  const char* keys[] = {"overall_accuracy", "kappa", "macro_f1", "parcel_overall_accuracy"};
   std::ostringstream s;
-  s << "<table><tr><th>fold</th><th>samples</th><th>OA</th><th>balanced acc.</th><th>kappa</th><th>macro F1</th></tr>";
-  const char* keys[] = {"overall_accuracy", "balanced_accuracy", "kappa", "macro_f1"};
-  std::vector<std::vector<double>> values(4);
-  for (const auto& f : rows) {
-    s << "<tr><td>" << static_cast<int>(f.numberOr("fold", -1)) << "</td><td>"
-      << static_cast<long long>(f.numberOr("samples", 0)) << "</td>";
-    for (int k = 0; k < 4; ++k) {
-      values[static_cast<size_t>(k)].push_back(f.numberOr(keys[k], NAN));
-      s << "<td>" << fmt(f.numberOr(keys[k], NAN)) << "</td>";
+  s << "<table><tr><th>model</th><th>OA</th><th>kappa</th><th>macro F1 (scorable)</th><th>parcel OA</th>"
+       "<th>vs baseline (OA)</th><th>test OA (final)</th></tr>";
+  for (const auto& m : r.at("models").array()) {
+    const bool base = m.stringOr("model", "") == r.stringOr("baseline", "") && m.at("selected").boolean();
+    s << "<tr><td>" << escape(m.stringOr("label", "")) << (base ? " (baseline)" : "")
+      << (m.at("selected").boolean() ? "" : " <span class=\"note\">(grid, not selected)</span>") << "</td>";
+    for (const char* k : keys) {
+      const json::Value& v = m.at(k);
+      const int n = static_cast<int>(v.numberOr("folds", 0));
+      s << "<td>" << (n == 0 ? std::string("-")
+                              : fmt(v.numberOr("mean", NAN), 4) +
+                                    (n > 1 ? " &#177; " + fmt(v.numberOr("sd", NAN), 4) + " [&#177; " +
+                                                 fmt(v.numberOr("ci95", NAN), 4) + "]"
+                                           : std::string()))
+        << "</td>";
     }
-    s << "</tr>";
+    std::string vs;
+    if (const json::Value* d = m.find("vs_baseline"))
+      vs = (d->at("overall_accuracy").numberOr("mean", NAN) >= 0 ? "+" : "") +
+           fmt(d->at("overall_accuracy").numberOr("mean", NAN), 4) +
+           (d->at("overall_accuracy").at("beyond_spread").boolean() ? " (beyond spread)" : " (within spread)");
+    std::string test;
+    if (const json::Value* t = m.find("test")) test = fmt(t->numberOr("overall_accuracy", NAN), 4);
+    s << "<td>" << vs << "</td><td>" << test << "</td></tr>";
   }
-  s << "<tr><th>mean &#177; sd</th><th></th>";
-  for (const auto& v : values) {
-    double mean = 0, sq = 0;
-    for (double x : v) mean += x;
-    mean /= static_cast<double>(v.size());
-    for (double x : v) sq += (x - mean) * (x - mean);
-    const double sd = v.size() > 1 ? std::sqrt(sq / static_cast<double>(v.size() - 1)) : 0.0;
-    s << "<th>" << fmt(mean) << " &#177; " << fmt(sd) << "</th>";
-  }
-  s << "</tr></table><p class=\"note\">The test-split samples scored per cross-validation fold of their zone.</p>";
+  s << "</table><p class=\"note\">" << static_cast<int>(r.numberOr("folds", 0))
+    << "-fold spatial cross-validation (mean &#177; sd [&#177; 95 % interval] over the folds); the full table with "
+       "per-class F1 and the classes that cannot be scored is "
+    << escape((fs::path(cfg.run.output) / cfg.cv.output / "cv_report.txt").string()) << ".</p>";
   return s.str();
 }
 
@@ -366,8 +377,6 @@ std::string writeReport(const Config& cfg) {
     if (const auto* px = r.find("pixel")) html += accuracySection(*px, "pixel level");
     if (const auto* pa = r.find("parcel")) html += accuracySection(*pa, "parcel level");
     page.section("Accuracy on the test split", html);
-    if (const auto* folds = r.find("folds"); folds && folds->isArray())
-      if (auto f = foldsSection(*folds); !f.empty()) page.section("Cross-validation folds", f);
     if (const auto* stop = r.find("stopping"))
       page.section("Early classification (earlyrnn)",
                    "<p>Mean stopping step " + fmt(stop->numberOr("mean_step", NAN) + 1, 2) + " &#177; " +
@@ -376,6 +385,7 @@ std::string writeReport(const Config& cfg) {
                        " periods (counted from 1), on average in the period starting " +
                        escape(stop->stringOr("mean_step_period_start", "?")) + ".</p>");
   }
+  if (auto html = cvSection(cfg); !html.empty()) page.section("Cross-validation", html);
   if (auto html = learningSection((fs::path(trainOutputDir(cfg)) / "metrics.jsonl").string()); !html.empty())
     page.section("Learning curves", html);
   if (auto html = clearSection(cfg, tiles, layout); !html.empty())

@@ -9,7 +9,7 @@
 
 #include "pipeline/json.hpp"
 #include "kernels/metrics.hpp"
-#include "models.hpp"
+#include "pipeline/registry.hpp"
 #include "pipeline/log.hpp"
 #include "kernels/shards.hpp"
 #include "pipeline/samples.hpp"
@@ -113,31 +113,31 @@ std::string reportText(const std::string& title, const ClassificationReport& r, 
 int runEvaluate(CommandContext& ctx) {
   const int rank = ctx.rank(), size = ctx.size();
   MPI_Comm comm = ctx.comm();
-  torch::set_num_threads(ctx.config.threads());
   const int fold = ctx.args.count("fold") ? ctx.args["fold"].as<int>() : -1;
   const std::string outDir = foldOutputDir(ctx.config, fold);
-  const std::string modelPath =
-      ctx.args.count("model") ? ctx.args["model"].as<std::string>() : (fs::path(outDir) / "model.pt").string();
+  const std::string modelPath = ctx.args.count("model") ? ctx.args["model"].as<std::string>()
+                                                        : (fs::path(outDir) / modelKind(ctx.config.train.model).modelFile).string();
   const std::string split = ctx.args.count("split") ? ctx.args["split"].as<std::string>() : fold >= 0 ? "cv" : "test";
   if (split != "train" && split != "val" && split != "test" && split != "cv")
     throw UsageError("--split: expected train, val, test or cv, got '" + split + "'");
   if (split == "cv" && fold < 0) throw UsageError("--split cv scores a cross-validation fold: give --fold K");
 
-  LoadedModel lm = loadModelFile(modelPath);
+  // The classifier (LibTorch or XGBoost, from the file) also says what the model was trained on.
+  auto classifier = mapping::Classifier::load(modelPath, mapping::engineOptions(ctx.config));
+  const mapping::ModelInfo& spec = classifier->info();
   SampleReader reader(samplesPath(ctx.config), comm);
   const auto& info = reader.info();
   if (!reader.hasSplit(split)) throw UsageError(info.path + ": /" + split + ": split missing; nothing to evaluate");
-  const auto& spec = lm.meta.spec;
-  if (spec.bands != info.bands || spec.periods != info.periods || lm.meta.classNames != info.classNames)
+  if (spec.bands != info.bands || spec.periods != info.periods || spec.classNames != info.classNames)
     throw UsageError(modelPath + " was trained on " + std::to_string(spec.periods) + " periods x " +
-                     std::to_string(spec.bands) + " bands and " + std::to_string(spec.classes) + " classes; " +
+                     std::to_string(spec.bands) + " bands and " + std::to_string(spec.classNames.size()) +
+                     " classes; " +
                      info.path + " has " + std::to_string(info.periods) + " x " + std::to_string(info.bands) +
                      " and " + std::to_string(info.classes()) + " classes (or other class names)");
   // The classifier normalises with the model's statistics itself (the torch
   // engine with the reader's arithmetic), so the reader hands over physical values.
   reader.setNormalisation(std::vector<double>(static_cast<size_t>(info.bands), 0.0),
                           std::vector<double>(static_cast<size_t>(info.bands), 1.0));
-  auto classifier = mapping::Classifier::load(modelPath, mapping::engineOptions(ctx.config));
 
   // Fold K is scored on its own rows of /cv: zones its model never saw.
   const auto scored = foldRows(reader, split, split == "cv" ? fold : -1, true);
@@ -166,8 +166,9 @@ int runEvaluate(CommandContext& ctx) {
 
   json::Object root;
   root.field("model", modelPath).field("model_type", spec.name).field("samples_file", info.path).field("split", split)
-      .field("level", info.level).field("epoch", static_cast<long long>(lm.meta.epoch))
-      .field("engine", ctx.config.predict.engine).field("fold", fold);
+      .field("level", info.level).field("epoch", static_cast<long long>(spec.epoch))
+      .field("engine", spec.engine == mapping::Engine::Xgboost ? "xgboost" : ctx.config.predict.engine)
+      .field("fold", fold);
   root.raw("pixel", reportJson(pixelReport, pixel, names));
   std::string text = "cropmap evaluate: " + spec.name + " (" + modelPath + ") on /" + split + " of " + info.path + "\n\n";
   text += reportText(level + "-level", pixelReport, pixel, names);
@@ -203,10 +204,10 @@ int runEvaluate(CommandContext& ctx) {
     }
     root.raw("folds", fj + "]");
   }
-  if (modelKind(spec.name).earlyStopping) {
+  if (spec.earlyStopping()) {
     std::vector<double> steps(allStop.begin(), allStop.end());
     auto ms = meanStd(steps);
-    const auto& periods = lm.meta.periodStarts;
+    const auto& periods = spec.periodStarts;
     const long idx = std::lround(ms.mean);
     const std::string date = idx >= 0 && static_cast<size_t>(idx) < periods.size() ? periods[static_cast<size_t>(idx)] : "";
     root.raw("stopping", json::Object()
@@ -244,13 +245,13 @@ Command evaluateCommand() {
   c.name = "evaluate";
   c.summary = "score a trained model on the held-out test split: report.json and a text table";
   c.description =
-      "Applies RUN/train.output/model.pt (or --model) to a split of the sample file (default test) and\n"
+      "Applies RUN/train.output/model.pt (model.ubj for xgboost; or --model) to a split of the sample file (default test) and\n"
       "reports overall and balanced accuracy, Cohen's kappa, per-class precision (user's accuracy), recall\n"
       "(producer's accuracy) and F1, macro and weighted averages and the confusion matrix, at pixel level\n"
       "and, when the table has parcel ids, at parcel level (majority vote); per fold when it has folds;\n"
       "earlyrnn adds the mean and spread of its stopping step. Writes report.json and report.txt.";
   c.addOptions = [](po::options_description& o, po::positional_options_description&) {
-    o.add_options()("model", po::value<std::string>(), "model file (default RUN/train.output/model.pt)")(
+    o.add_options()("model", po::value<std::string>(), "model file (default RUN/train.output/model.pt, model.ubj for xgboost)")(
         "split", po::value<std::string>(), "split to score: test (default), val, train, or cv (with --fold)")(
         "fold", po::value<int>(),
         "cross-validation: score the model of fold K (RUN/train.output/fold-K) on fold K's rows of /cv, into "

@@ -139,8 +139,8 @@ SeriesModel makeModel(const ModelSpec& spec) {
   for (const auto& e : modelTable())
     if (spec.name == e.name) return e.make(spec);
   std::string list;
-  for (const auto& n : modelNames()) list += (list.empty() ? "" : "|") + n;
-  throw UsageError("train.model: unknown model '" + spec.name + "'; expected one of " + list);
+  for (const auto& n : modelNames("torch")) list += (list.empty() ? "" : "|") + n;
+  throw UsageError("model '" + spec.name + "' is not a LibTorch model; expected one of " + list);
 }
 
 Prediction predict(const ModelOutput& out) {

@@ -12,7 +12,9 @@
 
 #include "pipeline/json.hpp"
 #include "kernels/metrics.hpp"
+#include "class_weights.hpp"
 #include "models.hpp"
+#include "xgboost_trainer.hpp"
 #include "pipeline/comm/allreduce.hpp"
 #include "pipeline/comm/gradient_reducer.hpp"
 #include "pipeline/log.hpp"
@@ -144,7 +146,11 @@ class Trainer {
     model_ = makeModel(meta_.spec);
     optimizer_ = makeOptimizer(tc_, *model_);
     lossKind_ = tc_.loss == "auto" ? modelKind(tc_.model).defaultLoss : tc_.loss;
-    classWeights_ = torch::tensor(c10::ArrayRef<double>(info.classWeights), torch::kDouble).to(torch::kFloat);
+    if (lossKind_ == "weighted_ce") {
+      const auto weights =
+          appliedClassWeights(tc_, info, fold_ < 0 ? info.trainCounts : classCounts(*reader_, "train", trainRows_));
+      classWeights_ = torch::tensor(c10::ArrayRef<double>(weights), torch::kDouble).to(torch::kFloat);
+    }
 
     const std::string ckpt = (fs::path(outDir_) / "checkpoint.pt").string();
     if (ctx_.resume && fs::exists(ckpt)) {
@@ -488,7 +494,9 @@ Command trainCommand() {
       "gradients of every rank, validates every epoch, and writes to RUN/train.output: metrics.jsonl,\n"
       "checkpoint.pt (every epoch), best.pt (best validation loss) and model.pt (the final best model).\n"
       "--resume continues from checkpoint.pt; with the same seed and rank count it ends where an\n"
-      "uninterrupted run ends.";
+      "uninterrupted run ends. train.model xgboost gathers the rows to rank 0 (when they fit\n"
+      "compute.memory_mb), boosts trees with early stopping on the validation rows and writes model.ubj\n"
+      "and metrics.jsonl (no checkpoints: it restarts from scratch).";
   c.addOptions = [](po::options_description& o, po::positional_options_description&) {
     o.add_options()("stop-after", po::value<int>(),
                     "stop after N epochs of this invocation with a resumable checkpoint (job time limits)")(
@@ -496,7 +504,10 @@ Command trainCommand() {
         "cross-validation: hold out fold K (train on the other folds, outside K's buffer) and write to "
         "RUN/train.output/fold-K");
   };
-  c.run = [](CommandContext& ctx) { return Trainer(ctx).run(); };
+  c.run = [](CommandContext& ctx) {
+    if (modelKind(ctx.config.train.model).engine == "xgboost") return trainBoostedTrees(ctx);
+    return Trainer(ctx).run();
+  };
   return c;
 }
 

@@ -108,24 +108,24 @@ TEST(Run, ResumesAtTheInterruptedStageAndUnit) {
 TEST(Run, CrossValidationWithABaselineAndAGrid) {
   const std::string dir = scratchDir("run_test_cv");
   const std::string cv =
-      "--set split.folds=2 --set cv.enabled=true --set cv.models=[lstm] --set cv.baseline=tempcnn "
+      "--set split.folds=2 --set cv.enabled=true --set cv.models=[lstm,tempcnn] --set cv.baseline=xgboost "
       "--set cv.grid_lr=[0.001,0.01] --set cv.grid_kernel=[3,5]";
   auto first = runIn(dir, cv);
   ASSERT_EQ(first.exitCode, 0) << first.output;
   EXPECT_EQ(statusOf(first.output, "cv"), "ran") << first.output;
   const std::string out = dir + "/out/cv";
-  // lstm: 2 learning rates; tempcnn: 2 x 2 kernel sizes; each over 2 folds.
-  for (const char* label : {"lstm-lr0.001", "lstm-lr0.01", "tempcnn-lr0.001-k3", "tempcnn-lr0.01-k5"})
+  // lstm: 2 learning rates; tempcnn: 2 x 2 kernel sizes; the xgboost baseline: no grid; each over 2 folds.
+  for (const char* label : {"lstm-lr0.001", "lstm-lr0.01", "tempcnn-lr0.001-k3", "tempcnn-lr0.01-k5", "xgboost"})
     for (int f : {0, 1}) {
       const std::string fd = out + "/" + label + "/fold-" + std::to_string(f);
-      EXPECT_TRUE(fs::exists(fd + "/model.pt")) << fd;
+      EXPECT_TRUE(fs::exists(fd + (std::string(label) == "xgboost" ? "/model.ubj" : "/model.pt"))) << fd;
       const std::string report = readFile(fd + "/report.json");
       EXPECT_NE(report.find("\"split\": \"cv\""), std::string::npos) << report.substr(0, 400);
       EXPECT_NE(report.find("\"fold\": " + std::to_string(f)), std::string::npos) << report.substr(0, 400);
     }
   const std::string table = readFile(out + "/cv_report.txt");
   EXPECT_NE(table.find("2-fold spatial cross-validation"), std::string::npos) << table;
-  EXPECT_NE(table.find("(baseline)"), std::string::npos) << table;
+  EXPECT_NE(table.find("xgboost (baseline)"), std::string::npos) << table;
   EXPECT_NE(table.find("difference to the baseline"), std::string::npos) << table;
   EXPECT_NE(table.find("grid (selected by the fold mean of macro_f1)"), std::string::npos) << table;
   EXPECT_NE(table.find("final models"), std::string::npos) << table;
@@ -133,14 +133,18 @@ TEST(Run, CrossValidationWithABaselineAndAGrid) {
   // One selected configuration per model, and its final model scored on the test split.
   size_t selected = 0;
   for (size_t p = 0; (p = js.find("\"selected\": true", p)) != std::string::npos; ++p) ++selected;
-  EXPECT_EQ(selected, 2u) << js;
+  EXPECT_EQ(selected, 3u) << js;
   int finals = 0;
   for (const auto& e : fs::directory_iterator(out))
     if (fs::exists(e.path() / "report.json")) {
       ++finals;
       EXPECT_NE(readFile((e.path() / "report.json").string()).find("\"split\": \"test\""), std::string::npos);
     }
-  EXPECT_EQ(finals, 2);
+  EXPECT_EQ(finals, 3);
+  // The report page carries the table.
+  const std::string page = readFile(dir + "/out/report/index.html");
+  EXPECT_NE(page.find("<h2>Cross-validation</h2>"), std::string::npos);
+  EXPECT_NE(page.find("xgboost (baseline)"), std::string::npos);
 
   auto again = runCommand("cd " + std::string(CROPMAP_SOURCE_DIR) + " && " + CROPMAP_MPIEXEC + " -n 2 " + CROPMAP_EXE +
                           " cv --resume --config " + kConfig + " --set run.output=" + dir + "/out " + cv);

@@ -4,9 +4,12 @@
 // trained models identically, and bad inputs exit 2 with clear messages.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
+#include <thread>
 
 #include "tests/support/sample_fixture.hpp"
 #include "tests/support/test_support.hpp"
@@ -54,6 +57,9 @@ void trainAndCheck(const std::string& model, const std::string& trainYaml, int r
   const auto metrics = test::readFile(r.dir + "/train/metrics.jsonl");
   EXPECT_GE(test::countOccurrences(metrics, "\"val_loss\""), 2u);
   EXPECT_EQ(jsonField(metrics, "ranks").front(), std::to_string(ranks));
+  if (trainYaml.find("weight_cap") != std::string::npos) {  // the weights applied, and which the cap cut
+    EXPECT_NE(t.output.find("class weights capped to"), std::string::npos) << t.output;
+  }
 
   auto e = test::runCropmapMpi(ranks, "evaluate --config " + r.config);
   ASSERT_EQ(e.exitCode, 0) << e.output;
@@ -97,8 +103,53 @@ TEST(Train, EarlyRnnBeatsMajorityAtTwoRanks) {
 
 TEST(Train, TempCnnWeightedThenFineTunedAsSingleton) {
   trainAndCheck("tempcnn",
-                "  epochs: 5\n  finetune_epochs: 2\n  loss: weighted_ce\n  batch_size: 32\n  schedule: cosine\n", 1,
+                "  epochs: 5\n  finetune_epochs: 2\n  loss: weighted_ce\n  class_weights: sqrt\n  weight_cap: 1.2\n"
+                "  batch_size: 32\n  schedule: cosine\n", 1,
                 0.80);
+}
+
+TEST(Train, XgboostBaselineGathersToRankZeroAndEvaluates) {
+  auto r = prepare("train_xgboost", "train:\n  model: xgboost\n  xgb_rounds: 60\n  xgb_early_rounds: 10\n");
+  auto t = test::runCropmapMpi(2, "train --config " + r.config);
+  ASSERT_EQ(t.exitCode, 0) << t.output;
+  EXPECT_NE(t.output.find("rows gathered to rank 0"), std::string::npos) << t.output;
+  EXPECT_NE(t.output.find("train: class weights max_over_count, cap 20"), std::string::npos) << t.output;
+  ASSERT_TRUE(fs::exists(r.dir + "/train/model.ubj")) << t.output;
+  EXPECT_FALSE(fs::exists(r.dir + "/train/model.pt"));
+  const auto metrics = test::readFile(r.dir + "/train/metrics.jsonl");
+  EXPECT_GE(test::countOccurrences(metrics, "\"val_loss\""), 10u);
+  // evaluate finds model.ubj by train.model and scores it with the same code as the deep models.
+  auto e = test::runCropmapMpi(2, "evaluate --config " + r.config);
+  ASSERT_EQ(e.exitCode, 0) << e.output;
+  const auto report = test::readFile(r.dir + "/train/report.json");
+  EXPECT_NE(report.find("\"model_type\": \"xgboost\""), std::string::npos) << report;
+  const double oa = jsonNumber(report, "overall_accuracy");
+  std::printf("xgboost: test OA %.4f, majority-class rate %.4f\n", oa, jsonNumber(report, "majority_class_rate"));
+  EXPECT_GE(oa, 0.85) << report;
+  EXPECT_GE(oa, jsonNumber(report, "majority_class_rate") + 0.25) << report;
+
+  // Rows that do not fit rank 0's memory are refused, naming the key.
+  auto small = test::runCropmap("train --config " + r.config + " --set compute.memory_mb=1");
+  EXPECT_EQ(small.exitCode, 2) << small.output;
+  EXPECT_NE(small.output.find("compute.memory_mb"), std::string::npos) << small.output;
+}
+
+TEST(Train, XgboostStopsBetweenRoundsOnASignal) {
+  auto r = prepare("train_xgboost_signal", "train:\n  model: xgboost\n  xgb_rounds: 100000\n  xgb_early_rounds: 0\n");
+  const std::string metrics = r.dir + "/train/metrics.jsonl";
+  const int pid = test::startInSession(std::string(CROPMAP_MPIEXEC) + " -n 2 " + CROPMAP_EXE + " train --config " +
+                                           r.config,
+                                       r.dir + "/train.log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline &&
+         !(fs::exists(metrics) && test::countOccurrences(test::readFile(metrics), "\n") >= 3))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  test::signalSession(pid, SIGUSR1, "cropmap");
+  const int rc = test::waitExit(pid);
+  const std::string log = test::readFile(r.dir + "/train.log");
+  EXPECT_EQ(rc, 75) << log;
+  EXPECT_NE(log.find("xgboost stopped by SIGUSR1 between boosting rounds"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(r.dir + "/train/model.ubj"));
 }
 
 TEST(Train, ResumeEqualsUninterruptedRun) {

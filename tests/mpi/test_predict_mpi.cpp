@@ -3,12 +3,14 @@
 // in every run). Maps must carry the cube's tile grids exactly, mark no data
 // where the cube holds the fill value (a whole block, single pixels, partial
 // blocks at tile edges), and be byte-identical whether 1, 2 or 4 ranks made
-// them. Parcel votes reduced over ranks must equal the serial count.
+// them; the same for a trained XGBoost model, which must also map the fields'
+// classes. Parcel votes reduced over ranks must equal the serial count.
 #include <gdal_priv.h>
 #include <gtest/gtest.h>
 #include <mpi.h>
 #include <ogr_spatialref.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "pipeline/cube.hpp"
@@ -16,6 +18,7 @@
 #include "stages/predict/inference.hpp"
 #include "stages/predict/parcel_votes.hpp"
 #include "stages/predict/predict.hpp"
+#include "stages/train/xgboost_model.hpp"
 #include "tests/mpi/mpi_test_support.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -39,6 +42,13 @@ std::vector<TileGrid> tiles() {
 bool fillAt(int tile, int p, int b, int r, int c) {
   if (tile == 0 && r >= 32 && c >= 32 && c < 64) return true;
   return (r * 13 + c * 7 + tile) % 97 == 0 && p == 2 && b == 1;
+}
+// A pixel with any value missing is no data in the map.
+bool noDataAt(int tile, int r, int c) {
+  for (int p = 0; p < kP; ++p)
+    for (int b = 0; b < kB; ++b)
+      if (fillAt(tile, p, b, r, c)) return true;
+  return false;
 }
 std::uint16_t valueAt(int tile, int p, int b, int r, int c) {
   // Smooth fields of distinct series, so an untrained model still yields several classes.
@@ -104,8 +114,10 @@ std::vector<std::uint8_t> readAll(const std::string& path, int band) {
   return v;
 }
 
-// Runs predict on the first n ranks of the world into dir/out_<model>_np<n>.
-PredictReport runOn(int n, const std::string& dir, const std::string& cube, const std::string& model) {
+// Runs predict on the first n ranks of the world into dir/out_<model>_np<n>:
+// an untrained LibTorch `model`, or the model file `file` when given.
+PredictReport runOn(int n, const std::string& dir, const std::string& cube, const std::string& model,
+                    const std::string& file = "") {
   MPI_Comm sub = MPI_COMM_NULL;
   MPI_Comm_split(MPI_COMM_WORLD, worldRank() < n ? 0 : MPI_UNDEFINED, worldRank(), &sub);
   PredictReport r;
@@ -114,7 +126,9 @@ PredictReport runOn(int n, const std::string& dir, const std::string& cube, cons
     PredictPaths paths;
     paths.cube = cube;
     paths.output = dir + "/out_" + model + "_np" + std::to_string(n);
-    auto classifier = Classifier::untrained(model, kP, kB, {"a", "b", "c", "d", "e"}, {32, 16}, EngineOptions{Engine::Fused, 1, 64});
+    auto classifier = file.empty() ? Classifier::untrained(model, kP, kB, {"a", "b", "c", "d", "e"}, {32, 16},
+                                                           EngineOptions{Engine::Fused, 1, 64})
+                                   : Classifier::load(file, EngineOptions{Engine::Fused, 1, 64});
     r = runPredict(cfg, paths, PredictOptions{}, sub, classifier.get());
     MPI_Comm_free(&sub);
   }
@@ -122,7 +136,82 @@ PredictReport runOn(int n, const std::string& dir, const std::string& cube, cons
   return r;
 }
 
+int fieldAt(int tile, int r, int c) { return ((r / 5) * 37 + (c / 7) * 53 + tile * 11) % 23; }
+
+// Rank 0 trains boosted trees to tell the fields' class (field % 3) from the
+// cube's physical values, NaN where the cube has no data, and saves them.
+void trainFieldClassTrees(const std::string& path) {
+  if (worldRank() != 0) return;
+  const double offsets[kB] = {0, 0, -1};
+  std::vector<float> x, y;
+  const auto ts = tiles();
+  for (size_t t = 0; t < ts.size(); ++t)
+    for (int r = 0; r < ts[t].height; ++r)
+      for (int c = 0; c < ts[t].width; c += 2) {  // every other pixel: the map shows the rest
+        const int ti = static_cast<int>(t);
+        for (int p = 0; p < kP; ++p)
+          for (int b = 0; b < kB; ++b)
+            x.push_back(fillAt(ti, p, b, r, c) ? NAN
+                                              : static_cast<float>(valueAt(ti, p, b, r, c) * 2e-3 + offsets[b]));
+        y.push_back(static_cast<float>(fieldAt(ti, r, c) % 3));
+      }
+  const auto n = static_cast<std::int64_t>(y.size());
+  xgb::DMatrix m(x.data(), n, kP * kB, 1);
+  m.setLabels(y);
+  xgb::Booster b({&m});
+  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+           {"objective", "multi:softprob"}, {"num_class", "3"}, {"tree_method", "hist"}, {"nthread", "1"}})
+    b.setParam(k, v);
+  for (int i = 0; i < 15; ++i) b.updateOneIter(i, m);
+  xgb::BoosterMeta meta;
+  meta.periods = kP;
+  meta.bands = kB;
+  meta.classNames = {"a", "b", "c"};
+  meta.bandNames = {"B04", "B08", "NDVI"};
+  meta.periodStarts = {"2022-01-01", "2022-04-01", "2022-07-01", "2022-10-01"};
+  meta.rounds = 15;
+  b.save(path, meta);
+}
+
 }  // namespace
+
+TEST(Predict, XgboostMapsLearnFieldsAndMatchAcrossRankCounts) {
+  const std::string dir = test::sharedDir("predict_xgboost");
+  const std::string cube = makeCube(dir);
+  const std::string model = dir + "/model.ubj";
+  trainFieldClassTrees(model);
+  MPI_Barrier(MPI_COMM_WORLD);
+  std::vector<int> counts;
+  for (int n = 1; n <= worldSize(); n *= 2) counts.push_back(n);
+  for (int n : counts) runOn(n, dir, cube, "xgboost", model);
+  if (worldRank() != 0) return;
+  const auto ts = tiles();
+  for (size_t t = 0; t < ts.size(); ++t) {
+    const TileGrid& g = ts[t];
+    const std::string ref = dir + "/out_xgboost_np1/maps/" + g.name + ".tif";
+    auto ds = gdal::openRaster(ref);
+    EXPECT_EQ(ds->GetRasterCount(), 2);  // class and confidence: no stopping band
+    const auto cls = readAll(ref, 1), conf = readAll(ref, 2);
+    std::int64_t mapped = 0, right = 0, wrongNoData = 0;
+    for (int r = 0; r < g.height; ++r)
+      for (int c = 0; c < g.width; ++c) {
+        const bool fill = noDataAt(static_cast<int>(t), r, c);
+        const size_t i = static_cast<size_t>(r * g.width + c);
+        wrongNoData += fill != (cls[i] == 255);
+        if (fill) continue;
+        ++mapped;
+        right += cls[i] == fieldAt(static_cast<int>(t), r, c) % 3;
+      }
+    EXPECT_EQ(wrongNoData, 0) << g.name;
+    EXPECT_GT(static_cast<double>(right), 0.95 * static_cast<double>(mapped)) << g.name << ": chance is 1/3";
+    for (int n : counts) {
+      if (n == 1) continue;
+      const std::string other = dir + "/out_xgboost_np" + std::to_string(n) + "/maps/" + g.name + ".tif";
+      EXPECT_EQ(readAll(other, 1), cls) << other;
+      EXPECT_EQ(readAll(other, 2), conf) << other;
+    }
+  }
+}
 
 TEST(Predict, MapsMatchGridNoDataAndRankCount) {
   const std::string dir = test::sharedDir("predict_maps");
@@ -159,9 +248,7 @@ TEST(Predict, MapsMatchGridNoDataAndRankCount) {
     std::vector<int> seen(256, 0);
     for (int r = 0; r < g.height; ++r)
       for (int c = 0; c < g.width; ++c) {
-        bool fill = false;
-        for (int p = 0; p < kP; ++p)
-          for (int b = 0; b < kB; ++b) fill = fill || fillAt(static_cast<int>(t), p, b, r, c);
+        const bool fill = noDataAt(static_cast<int>(t), r, c);
         const size_t i = static_cast<size_t>(r * g.width + c);
         wrongNoData += fill != (cls[i] == 255) || fill != (conf[i] == 255);
         if (!fill) {

@@ -92,6 +92,7 @@ SampleFileInfo writeSyntheticSamples(const std::string& path, const SyntheticSam
   for (auto y : splits[0].second.y) counts[static_cast<size_t>(y)] += 1;
   const double nmax = *std::max_element(counts.begin(), counts.end());
   for (double c : counts) info.classWeights.push_back(c > 0 ? nmax / c : 0.0);
+  for (double c : counts) info.trainCounts.push_back(static_cast<std::int64_t>(c));
   // One process writes the whole table, with or without MPI.
   int started = 0;
   MPI_Initialized(&started);

@@ -225,6 +225,30 @@ TEST(Sampling, ClassWeights) {
   EXPECT_DOUBLE_EQ(inv[2], 0.0);
 }
 
+TEST(Sampling, CappedClassWeightsPerRule) {
+  // 2374 rows of the largest class, one of the rarest: the register case.
+  const std::vector<std::int64_t> counts{2374, 100, 0, 1};
+  const auto mx = classWeights(counts, WeightRule::MaxOverCount, 20);
+  EXPECT_EQ(mx.uncapped, (std::vector<double>{1.0, 23.74, 0.0, 2374.0}));
+  EXPECT_EQ(mx.weight, (std::vector<double>{1.0, 20.0, 0.0, 20.0}));
+  EXPECT_EQ(mx.capped, (std::vector<std::uint8_t>{0, 1, 0, 1}));
+  const auto none = classWeights(counts, WeightRule::MaxOverCount, 0);  // 0: no cap
+  EXPECT_EQ(none.weight, none.uncapped);
+  EXPECT_EQ(none.capped, (std::vector<std::uint8_t>{0, 0, 0, 0}));
+  const auto sq = classWeights(counts, WeightRule::Sqrt, 20);
+  EXPECT_DOUBLE_EQ(sq.weight[1], std::sqrt(23.74));  // below the cap: kept
+  EXPECT_DOUBLE_EQ(sq.uncapped[3], std::sqrt(2374.0));
+  EXPECT_EQ(sq.weight[3], 20.0);
+  EXPECT_EQ(sq.weight[2], 0.0);
+  const auto inv = classWeights(counts, WeightRule::InverseFrequency, 50);
+  EXPECT_DOUBLE_EQ(inv.weight[0], 2475.0 / (3 * 2374));
+  EXPECT_DOUBLE_EQ(inv.weight[1], 2475.0 / (3 * 100));
+  EXPECT_EQ(inv.weight[3], 50.0);  // 825 capped
+  EXPECT_EQ(inv.capped, (std::vector<std::uint8_t>{0, 0, 0, 1}));
+  EXPECT_EQ(parseWeightRule("sqrt"), WeightRule::Sqrt);
+  EXPECT_THROW(parseWeightRule("inverse"), std::invalid_argument);
+}
+
 TEST(Sampling, HashDependsOnEveryKey) {
   const auto h = mixHash(42, 1, 2, 3);
   EXPECT_EQ(h, mixHash(42, 1, 2, 3));
