@@ -6,12 +6,12 @@ namespace cropmap {
 
 const std::vector<ModelKind>& modelKinds() {
   static const std::vector<ModelKind> table = {
+      {"tempcnn", "three temporal convolutions (train.kernel_size) with batch norm, a dense layer (TempCNN)", false,
+       false, "ce", "torch", "model.pt", true},
       {"lstm", "stacked LSTM layers (train.hidden) over the period series, linear classifier", false, false, "ce"},
       {"earlyrnn",
        "LSTM with a classification and a stopping head per period (ELECTS): classifies as early as it is sure",
        true, false, "early_reward"},
-      {"tempcnn", "three temporal convolutions (train.kernel_size) with batch norm, a dense layer (TempCNN)", false,
-       false, "ce", "torch", "model.pt", true},
       {"xgboost",
        "gradient-boosted trees (XGBoost) on the flattened periods x bands pixel series: the baseline the deep models "
        "must beat",

@@ -38,7 +38,7 @@ struct SampleSection {
 };
 
 struct TrainSection {
-  std::string model = "lstm";
+  std::string model = "tempcnn";
   std::string backend = "mpi";
   std::string samples;
   std::string output = "train";

@@ -337,7 +337,7 @@ TEST(Models, UnknownModelIsAUsageError) {
     makeModel(spec);
     FAIL();
   } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("lstm|earlyrnn|tempcnn"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("tempcnn|lstm|earlyrnn"), std::string::npos) << e.what();
   }
 }
 

@@ -110,14 +110,14 @@ TEST(Grid, BlocksCoverEveryTileOnceAndAreNamedByPosition) {
 }
 
 TEST(Registry, NamesAndPropertiesComeFromOneTable) {
-  EXPECT_EQ(modelNames().front(), "lstm");  // the default of train.model
+  EXPECT_EQ(modelNames().front(), "tempcnn");  // the default of train.model
   EXPECT_TRUE(modelKind("earlyrnn").earlyStopping);
   EXPECT_EQ(modelKind("earlyrnn").defaultLoss, "early_reward");
   EXPECT_FALSE(modelKind("tempcnn").earlyStopping);
   EXPECT_EQ(modelKind("xgboost").engine, "xgboost");
   EXPECT_EQ(modelKind("xgboost").modelFile, "model.ubj");
   EXPECT_EQ(modelKind("lstm").modelFile, "model.pt");
-  EXPECT_EQ(modelNames("torch"), (std::vector<std::string>{"lstm", "earlyrnn", "tempcnn"}));
+  EXPECT_EQ(modelNames("torch"), (std::vector<std::string>{"tempcnn", "lstm", "earlyrnn"}));
   EXPECT_EQ(findModel("nope"), nullptr);
   EXPECT_THROW(modelKind("nope"), std::invalid_argument);
   const auto b = backendNames();
