@@ -18,7 +18,7 @@ struct LabelsSection {
   int level = 0;
   std::vector<std::string> merge_classes;
   std::vector<std::string> drop_classes;
-  int erosion_px = 1;
+  int erosion_px = 0;
   double min_area_m2 = 0.0;
   std::string unknown_code = "ignore";
   std::string on_invalid = "repair";
@@ -41,7 +41,9 @@ struct LabelsSection {
           "Legend classes merged into a class named after their group (the classes too rare to be scored, as "
           "`cropmap cv` lists them); the group's class is added when the legend has none");
     d.opt("drop_classes", drop_classes, "Legend classes whose codes are ignored (left unlabelled and counted)");
-    d.opt("erosion_px", erosion_px, "Pixels eroded from every parcel border so mixed pixels are not labels")
+    d.opt("erosion_px", erosion_px,
+          "Pixels eroded from every parcel border so mixed pixels are not labels (0: none; see the README for the "
+          "measurement behind the default)")
         .range(0, 10);
     d.opt("min_area_m2", min_area_m2, "Parcels smaller than this are dropped and counted").range(0, 1e9);
     d.opt("unknown_code", unknown_code, "A crop code the legend does not know: count and ignore it, or abort")
