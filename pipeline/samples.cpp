@@ -344,31 +344,59 @@ std::vector<std::int32_t> SampleReader::column(const std::string& split, const s
   return out;
 }
 
-std::vector<std::int64_t> foldRows(SampleReader& reader, const std::string& split, int fold, bool heldOut) {
-  const std::int64_t n = reader.rows(split);
-  std::vector<std::int64_t> out;
-  if (fold < 0) {
-    out.resize(static_cast<size_t>(n));
-    std::iota(out.begin(), out.end(), std::int64_t{0});
-    return out;
+namespace {
+
+// The fold and fold_buffer columns of a split, checked against the file's folds.
+struct FoldColumns {
+  std::vector<std::int32_t> fold, buffer;
+  // Whether row i belongs to what fold k trains on (heldOut false) or is scored on (true).
+  bool uses(size_t i, int k, bool heldOut) const {
+    const auto f = fold[i];
+    if (heldOut) return f == k;
+    return f >= 0 && f != k && !(!buffer.empty() && ((buffer[i] >> k) & 1));
   }
+};
+
+FoldColumns foldColumns(SampleReader& reader, const std::string& split) {
   const auto& info = reader.info();
   if (info.folds < 2)
     throw UsageError(info.path + ": drawn without cross-validation folds; set split.folds to 2 or more and rerun "
-                                 "split and sample");
+                                 "`cropmap split` and `cropmap sample`");
+  FoldColumns c{reader.column(split, "fold"), reader.column(split, "fold_buffer")};
+  if (static_cast<std::int64_t>(c.fold.size()) != reader.rows(split))
+    throw UsageError(info.path + ": /" + split + "/fold: missing; rerun `cropmap sample`");
+  return c;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> foldRows(SampleReader& reader, const std::string& split, int fold, bool heldOut) {
+  std::vector<std::int64_t> out;
+  if (fold < 0) {
+    out.resize(static_cast<size_t>(reader.rows(split)));
+    std::iota(out.begin(), out.end(), std::int64_t{0});
+    return out;
+  }
+  const auto columns = foldColumns(reader, split);
+  const auto& info = reader.info();
   if (fold >= info.folds)
     throw UsageError("--fold " + std::to_string(fold) + ": " + info.path + " has folds 0.." +
                      std::to_string(info.folds - 1));
-  const auto folds = reader.column(split, "fold");
-  const auto buffer = reader.column(split, "fold_buffer");
-  if (static_cast<std::int64_t>(folds.size()) != n)
-    throw UsageError(info.path + ": /" + split + "/fold: missing; rerun `cropmap sample`");
-  for (std::int64_t i = 0; i < n; ++i) {
-    const auto f = folds[static_cast<size_t>(i)];
-    const bool buffered = !buffer.empty() && ((buffer[static_cast<size_t>(i)] >> fold) & 1);
-    if (heldOut ? f == fold : (f >= 0 && f != fold && !buffered)) out.push_back(i);
-  }
+  for (size_t i = 0; i < columns.fold.size(); ++i)
+    if (columns.uses(i, fold, heldOut)) out.push_back(static_cast<std::int64_t>(i));
   return out;
+}
+
+std::vector<std::vector<std::int64_t>> foldClassCounts(SampleReader& reader, const std::string& split) {
+  const auto columns = foldColumns(reader, split);
+  const auto y = reader.column(split, "y");
+  const int folds = reader.info().folds;
+  std::vector<std::vector<std::int64_t>> counts(static_cast<size_t>(folds),
+                                                std::vector<std::int64_t>(static_cast<size_t>(reader.info().classes()), 0));
+  for (size_t i = 0; i < y.size(); ++i)
+    for (int k = 0; k < folds; ++k)
+      if (columns.uses(i, k, false)) counts[static_cast<size_t>(k)][static_cast<size_t>(y[i])] += 1;
+  return counts;
 }
 
 std::vector<std::int64_t> classCounts(SampleReader& reader, const std::string& split,

@@ -117,6 +117,9 @@ class SampleReader {
 // own). fold < 0: every row. Throws UsageError naming the file when the table
 // has no folds or fewer than fold + 1.
 std::vector<std::int64_t> foldRows(SampleReader& reader, const std::string& split, int fold, bool heldOut);
+// Rows per class that each fold uses of a split (collective; one read of its
+// fold, fold_buffer and y columns): [fold][class].
+std::vector<std::vector<std::int64_t>> foldClassCounts(SampleReader& reader, const std::string& split);
 // Rows per class among `rows` of a split (collective): the training counts of
 // a fold. fold < 0 runs use the file's class_counts_train instead.
 std::vector<std::int64_t> classCounts(SampleReader& reader, const std::string& split,

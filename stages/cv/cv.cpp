@@ -7,7 +7,6 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "cv_table.hpp"
 #include "kernels/metrics.hpp"
@@ -31,13 +30,6 @@ std::string shortNumber(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%g", v);
   return b;
-}
-
-std::string firstLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
 }
 
 struct GridPoint {
@@ -108,9 +100,7 @@ class CrossValidation {
   void readFolds() {
     SampleReader reader(samplesPath(cfg_), comm_.raw());
     const auto& info = reader.info();
-    if (info.folds < 2)
-      throw UsageError(info.path + ": drawn without cross-validation folds; set split.folds (e.g. 3) and rerun "
-                                   "`cropmap split` and `cropmap sample`");
+    table_.trainRows = foldClassCounts(reader, "train");  // refuses a table without folds
     if (!reader.hasSplit("cv"))
       throw UsageError(info.path + ": no /cv rows to score folds on; cross-validation needs sample.level: pixel");
     table_.folds = info.folds;
@@ -118,12 +108,6 @@ class CrossValidation {
     table_.baseline = cfg_.cv.baseline;
     table_.selectBy = cfg_.cv.select_by;
     table_.classNames = info.classNames;
-    const auto y = reader.column("train", "y");
-    for (int f = 0; f < info.folds; ++f) {
-      std::vector<std::int64_t> counts(info.classNames.size(), 0);
-      for (auto i : foldRows(reader, "train", f, false)) counts[static_cast<size_t>(y[static_cast<size_t>(i)])] += 1;
-      table_.trainRows.push_back(counts);
-    }
   }
 
   static bool usesKernel(const std::string& model) { return modelKind(model).kernelSize; }
@@ -167,7 +151,7 @@ class CrossValidation {
     const std::string fp =
         hex64(fnv1a(c.sectionYaml("train") + c.sectionYaml("predict") + filesIdentity({samplesPath(c)}) + "fold " +
                     std::to_string(fold)));
-    int done = comm_.root() && ctx_.resume && fs::exists(stamp) && firstLine(stamp) == fp;
+    int done = comm_.root() && ctx_.resume && fs::exists(stamp) && recordedFingerprint(stamp) == fp;
     done = comm_.bcast(done, "cv: fold done");
     const std::string what = fold >= 0 ? label + " fold " + std::to_string(fold) : label + " final model";
     if (done) {

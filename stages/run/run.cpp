@@ -124,12 +124,12 @@ void forgetRecords(const Config& cfg, const std::string& from) {
   }
 }
 
-std::string firstLine(const std::string& path) {
+}  // namespace
+
+std::string recordedFingerprint(const std::string& path) {
   const std::string text = readText(path);
   return text.substr(0, text.find('\n'));
 }
-
-}  // namespace
 
 static int runAll(CommandContext& ctx) {
   const Config& cfg = ctx.config;
@@ -168,9 +168,9 @@ static int runAll(CommandContext& ctx) {
       if (stage.everyTime) why = "runs every time";
       else if (!dirty.empty()) why = dirty == "--force" ? "--force" : "after " + dirty;
       else if (!fs::exists(done)) why = fs::exists(started) ? "interrupted" : "not run before";
-      else if (firstLine(done) != fp) why = "configuration or inputs changed";
+      else if (recordedFingerprint(done) != fp) why = "configuration or inputs changed";
       else if (stage.output && !fs::exists(stage.output(cfg))) why = "output missing";
-      resumable = fs::exists(started) && firstLine(started) == fp;
+      resumable = fs::exists(started) && recordedFingerprint(started) == fp;
     }
     fp = comm.bcast(fp, "run: fingerprint");
     why = comm.bcast(why, "run: decision");

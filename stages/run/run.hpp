@@ -38,6 +38,9 @@ const std::vector<RunStage>& runStages();
 // 64-bit FNV-1a of the stage's options, the identity of the files it reads
 // and the upstream fingerprint, as hex.
 std::string stageFingerprint(const Config& config, const RunStage& stage, const std::string& upstream);
+// The fingerprint a record file (.run/<stage>.done, a fold's cv.done) starts
+// with: its first line; empty when the file is missing.
+std::string recordedFingerprint(const std::string& path);
 
 Command runCommand();
 // A command's own flags parsed from `argv` (e.g. {"--fold", "2"}; empty: the

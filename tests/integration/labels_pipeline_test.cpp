@@ -23,6 +23,16 @@ const std::string kFixture = LABELS_FIXTURE_EXE;
 constexpr int kN = 192;
 constexpr double kX0 = 500000, kShift = 1280;
 
+// The (region, zone) key of the vertical zone strip holding column `col` of
+// tile t: 8 strips over the fixture, 4 per region, drawn independently of the
+// zone raster.
+std::pair<std::int64_t, std::int64_t> stripKey(int t, int col) {
+  const double stripW = (kShift + kN * 10.0) / 8;
+  const double x = kX0 + t * kShift + (col + 0.5) * 10.0;
+  const int strip = static_cast<int>(std::floor((x - kX0) / stripW));
+  return {strip / 4 + 1, strip % 4 + 1};
+}
+
 template <class T>
 std::vector<T> readAll(const std::string& file, const std::string& path, hid_t type) {
   hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -128,12 +138,9 @@ TEST(LabelsPipeline, ParcelInOneSplitAndNothingInTheTestBuffer) {
     }
     // The test area: pixel centres in a test strip (drawn independently of the
     // zone raster: 8 vertical strips over the fixture), and test parcels' pixels.
-    const double stripW = (kShift + kN * 10.0) / 8;
     auto inTest = [&](int row, int col) {
       if (row < 0 || col < 0 || row >= kN || col >= kN) return false;
-      const double x = kX0 + t * kShift + (col + 0.5) * 10.0;
-      const int strip = static_cast<int>(std::floor((x - kX0) / stripW));
-      if (splitOfZone.at({strip / 4 + 1, strip % 4 + 1}) == 3) return true;
+      if (splitOfZone.at(stripKey(t, col)) == 3) return true;
       const std::int64_t p = parcel[static_cast<size_t>(row) * kN + col];
       return label[static_cast<size_t>(row) * kN + col] >= 0 && testParcels.count(p) > 0;
     };
@@ -179,15 +186,12 @@ TEST(LabelsPipeline, FoldBuffersAndCrossValidationRows) {
     const auto label = readAll<std::int16_t>(cube, "/tiles/" + tile + "/label", H5T_NATIVE_INT16);
     const auto buffer = readAll<std::uint16_t>(cube, "/tiles/" + tile + "/fold_buffer", H5T_NATIVE_UINT16);
     ASSERT_EQ(buffer.size(), split.size());
-    const double stripW = (kShift + kN * 10.0) / 8;
     // Fold of a pixel: its parcel's zone when labelled and assigned, else the strip it lies in.
     auto foldAt = [&](int row, int col) {
       if (row < 0 || col < 0 || row >= kN || col >= kN) return -1;
       const size_t i = static_cast<size_t>(row) * kN + col;
       if (label[i] >= 0 && zone[i] >= 0) return zf[static_cast<size_t>(zone[i])];
-      const double x = kX0 + t * kShift + (col + 0.5) * 10.0;
-      const int strip = static_cast<int>(std::floor((x - kX0) / stripW));
-      return foldOfKey.at({strip / 4 + 1, strip % 4 + 1});
+      return foldOfKey.at(stripKey(t, col));
     };
     for (int row = 0; row < kN; ++row)
       for (int col = 0; col < kN; ++col) {
