@@ -215,7 +215,8 @@ std::string writeScene(const RegionSpec& region, const SceneSpec& s) {
         const int sr = std::min(r * g.k / 2, g20.rows - 1), sc = std::min(c * g.k / 2, g20.cols - 1);
         const bool cl = g.k <= 2 && scl[static_cast<size_t>(sr * g20.cols + sc)] == 9;
         const double refl = cl ? 8000.0 : truth(s.tile, band, r * g.k, c * g.k, s.date);
-        dn[static_cast<size_t>(r * g.cols + c)] = static_cast<std::uint16_t>(refl - offset);
+        // A product with no data over the tile has 0 (NODATA) in every band, as its SCL.
+        dn[static_cast<size_t>(r * g.cols + c)] = s.sclAllNoData ? 0 : static_cast<std::uint16_t>(refl - offset);
       }
     return dn;
   };

@@ -22,7 +22,7 @@ struct SceneSpec {
   std::string date = "2022-01-05";  // YYYY-MM-DD
   std::string baseline = "04.00";   // < 04.00: no BOA_ADD_OFFSET
   double cloudCover = 0.3;          // fraction of the tile under cloud discs
-  bool sclAllNoData = false;        // SCL 0 everywhere
+  bool sclAllNoData = false;        // no data over the tile: SCL and every band 0 everywhere
   bool l2aPrefix = false;           // L2A_T33UVP_... file names of older baselines
   bool oldFormatNames = false;      // the long product names of products before December 2016
   bool coarseRoundedDown = false;   // coarse extents of an odd 10 m extent rounded down (else up)

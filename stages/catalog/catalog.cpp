@@ -564,6 +564,7 @@ struct Grid {
 
 struct Checked {
   bool ok = true;
+  bool noData = false;  // readable, but SCL 0 everywhere: no observation (outside the swath or the clipped area)
   std::string file, reason;
   Grid grid;
   std::string baseline;
@@ -572,7 +573,7 @@ struct Checked {
 };
 
 std::string encodeChecked(size_t index, const Checked& c) {
-  std::string s = std::to_string(index) + "\t" + (c.ok ? "1" : "0") + "\t" + c.file + "\t" + c.reason + "\t" +
+  std::string s = std::to_string(index) + "\t" + (c.ok ? "1" : "0") + (c.noData ? "n" : "") + "\t" + c.file + "\t" + c.reason + "\t" +
                   c.grid.wkt + "\t" + std::to_string(c.grid.epsg) + "\t" + std::to_string(c.grid.width) + "\t" +
                   std::to_string(c.grid.height) + "\t" + c.baseline + "\t" + num(c.clearFraction) + "\t" +
                   std::to_string(c.offsets.size());
@@ -585,7 +586,8 @@ std::pair<size_t, Checked> decodeChecked(const std::string& line) {
   auto f = splitTabs(line);
   Checked c;
   const size_t index = std::stoul(f.at(0));
-  c.ok = f.at(1) == "1";
+  c.ok = f.at(1).front() == '1';
+  c.noData = f.at(1).size() > 1;
   c.file = f.at(2);
   c.reason = f.at(3);
   c.grid.wkt = f.at(4);
@@ -634,6 +636,22 @@ std::string nestingProblem(const Grid& g, const Grid& ref) {
   if (std::abs(g.width * k - ref.width) >= k || std::abs(g.height * k - ref.height) >= k)
     return "its extent differs by more than one of its pixels";
   return "";
+}
+
+// The SCL summary of a whole band at full resolution, read in strips of rows.
+SclSummary summariseSclFull(GDALRasterBand* band, int width, int height, const SclKeep& keep, const std::string& path) {
+  SclSummary total;
+  const int strip = std::max(1, std::min(height, (1 << 22) / std::max(1, width)));
+  std::vector<std::uint8_t> rows(static_cast<size_t>(strip) * static_cast<size_t>(width));
+  for (int r = 0; r < height; r += strip) {
+    const int n = std::min(strip, height - r);
+    gdal::readWindow(band, 0, r, width, n, rows.data(), width, n, path);
+    const SclSummary s = summariseScl(rows.data(), static_cast<size_t>(n) * static_cast<size_t>(width), keep);
+    total.pixels += s.pixels;
+    total.data += s.data;
+    total.clear += s.clear;
+  }
+  return total;
 }
 
 // offsetsKnown: the product's metadata gave the offsets (SAFE, STAC); else they
@@ -685,9 +703,20 @@ Checked checkScene(const Scene& s, const std::vector<std::string>& bands, const 
       } catch (const std::exception& e) {
         return fail(path, std::string("unreadable (truncated or corrupt?): ") + e.what());
       }
-      const SclSummary sum = summariseScl(scl.data(), scl.size(), keep);
-      if (sum.data == 0) return fail(path, "SCL is 0 (no data) everywhere: the scene holds no observation");
+      SclSummary sum = summariseScl(scl.data(), scl.size(), keep);
+      // A reduced read can step over a narrow strip of data at a swath edge:
+      // a scene that looks empty is read again at full resolution, in strips.
+      if (sum.data == 0 && (bw < g.width || bh < g.height)) {
+        try {
+          sum = summariseSclFull(band, g.width, g.height, keep, path);
+        } catch (const std::exception& e) {
+          return fail(path, std::string("unreadable (truncated or corrupt?): ") + e.what());
+        }
+      }
       c.clearFraction = sum.clearFraction();
+      // Clipped products and products at a swath edge can hold no data over
+      // the tile at all: a normal acquisition that contributes nothing, not a problem.
+      c.noData = sum.data == 0;
     } else if (!offsetsKnown) {
       const char* off = ds->GetMetadataItem("BOA_ADD_OFFSET");
       const char* q = ds->GetMetadataItem("BOA_QUANTIFICATION_VALUE");
@@ -815,6 +844,12 @@ Catalog buildCatalog(const Config& config, MPI_Comm comm) {
     Scene& s = scenes[i];
     if (!c.ok) {
       cat.problems.push_back({c.file, s.tile, s.date, c.reason});
+      continue;
+    }
+    if (c.noData) {
+      cat.warnings.push_back("tile " + s.tile + " " + s.date + ": " + s.source +
+                             " holds no data over the tile (SCL 0 everywhere: outside the swath or the clipped "
+                             "area); it contributes no observation and is left out");
       continue;
     }
     s.clearFraction = c.clearFraction;

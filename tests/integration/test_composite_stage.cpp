@@ -3,6 +3,7 @@
 // run as real processes, under mpiexec where ranks matter. The cube is read
 // back with HDF5's default (serial) driver and compared with the truth.
 #include <gtest/gtest.h>
+#include <gdal_priv.h>
 #include <hdf5.h>
 
 #include <filesystem>
@@ -55,6 +56,63 @@ std::string writeConfig(const std::string& dir, const std::string& inputs, const
                             "inputs:\n" + inputs + "  bands: [B02, B03, B04, B08]\n" +
                             "composite:\n  year: 2022\n  indices: [NDVI]\n  block_size: 32\n  chunk: 32\n" + extra);
   return path;
+}
+
+// A clipped product's region: an odd 45 x 37 px 10 m extent.
+synthetic::RegionSpec clippedRegion(const std::string& dir, std::vector<std::string> bands) {
+  synthetic::RegionSpec region;
+  region.dir = dir;
+  region.rows = 37;
+  region.cols = 45;
+  region.bands = std::move(bands);
+  return region;
+}
+
+// One scene on the 10th of every month of 2022; `vary` sets the month's product quirks.
+template <class Vary>
+std::vector<synthetic::SceneSpec> monthlyScenes(std::uint64_t seed, double cloudCover, Vary vary) {
+  std::vector<synthetic::SceneSpec> scenes;
+  for (int m = 1; m <= 12; ++m) {
+    synthetic::SceneSpec s;
+    char d[16];
+    std::snprintf(d, sizeof d, "2022-%02d-10", m);
+    s.date = d;
+    s.seed = seed + static_cast<std::uint64_t>(m);
+    s.cloudCover = cloudCover;
+    vary(s, m);
+    scenes.push_back(s);
+  }
+  return scenes;
+}
+
+// The monthly cube of one scene per month equals the truth: valid exactly where
+// the scene is clear, every band's nearest reading there. Returns the clear pixels checked.
+size_t expectMonthlyTruth(const std::string& cube, const synthetic::RegionSpec& region,
+                          const std::vector<synthetic::SceneSpec>& scenes) {
+  std::vector<hsize_t> dims;
+  auto refl = readAll<std::uint16_t>(cube, "/tiles/33UVP/reflectance", H5T_NATIVE_UINT16, &dims);
+  auto valid = readAll<std::uint8_t>(cube, "/tiles/33UVP/valid", H5T_NATIVE_UINT8);
+  const size_t B = region.bands.size();
+  const int rows = region.rows, cols = region.cols;
+  EXPECT_EQ(dims, (std::vector<hsize_t>{scenes.size(), B, static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)}));
+  if (::testing::Test::HasFailure()) return 0;
+  const size_t N = static_cast<size_t>(rows * cols);
+  size_t checked = 0;
+  for (size_t p = 0; p < scenes.size(); ++p)
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) {
+        const auto& s = scenes[p];
+        const size_t px = static_cast<size_t>(r * cols + c);
+        const bool clear = !synthetic::cloudy(region, s, r, c);
+        EXPECT_EQ(valid[p * N + px], clear ? 1 : 0) << s.date << " " << r << "," << c;
+        if (!clear) continue;
+        for (size_t b = 0; b < B; ++b)
+          EXPECT_EQ(refl[(p * B + b) * N + px], synthetic::truthNearest(region, s, region.bands[b], r, c))
+              << region.bands[b] << " " << s.date << " baseline " << s.baseline << " pixel " << r << "," << c;
+        if (::testing::Test::HasFailure()) return checked;
+        ++checked;
+      }
+  return checked;
 }
 
 bool sameDatasets(const std::string& a, const std::string& b, const std::string& tile) {
@@ -273,12 +331,14 @@ TEST(CompositeStage, BadInputsAreNamedAndNeverSilentlyWrong) {
   EXPECT_NE(cat.output.find(truncFile), std::string::npos) << cat.output;
   EXPECT_NE(cat.output.find("truncated or corrupt"), std::string::npos) << cat.output;
   EXPECT_NE(cat.output.find("CRS differs from the other scenes of tile 33UVP"), std::string::npos) << cat.output;
-  EXPECT_NE(cat.output.find("SCL is 0 (no data) everywhere"), std::string::npos) << cat.output;
+  // A product with no data over the tile is a normal acquisition: left out with a warning, not a problem.
+  EXPECT_NE(cat.output.find("2022-07-20: "), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("holds no data over the tile (SCL 0 everywhere"), std::string::npos) << cat.output;
   EXPECT_NE(cat.output.find("2023-01-15"), std::string::npos) << cat.output;
   EXPECT_NE(cat.output.find("outside the period axis"), std::string::npos) << cat.output;
   EXPECT_NE(cat.output.find(tiffB08), std::string::npos) << cat.output;
   EXPECT_NE(cat.output.find("no scene in period 2022-03-01"), std::string::npos) << cat.output;
-  EXPECT_NE(cat.output.find("problems: 6"), std::string::npos) << cat.output;
+  EXPECT_NE(cat.output.find("problems: 5"), std::string::npos) << cat.output;
   EXPECT_NE(cat.output.find("tile 33UVP: 11 scenes"), std::string::npos) << cat.output;
 
   // abort: exit 1, the problems listed, no cube.
@@ -290,7 +350,7 @@ TEST(CompositeStage, BadInputsAreNamedAndNeverSilentlyWrong) {
   // skip: the cube from the good scenes only; March is interpolated everywhere.
   auto skipped = test::runCropmapMpi(2, "composite --config " + cfg);
   ASSERT_EQ(skipped.exitCode, 0) << skipped.output;
-  EXPECT_NE(skipped.output.find("input problems skipped: 6"), std::string::npos) << skipped.output;
+  EXPECT_NE(skipped.output.find("input problems skipped: 5"), std::string::npos) << skipped.output;
   auto valid = readAll<std::uint8_t>(dir + "/out/cube.h5", "/tiles/33UVP/valid", H5T_NATIVE_UINT8);
   const size_t N = 64 * 64;
   for (size_t i = 0; i < N; ++i) ASSERT_EQ(valid[2 * N + i], 0) << "March has no scene";
@@ -331,24 +391,12 @@ TEST(CompositeStage, CsvInputsAndEmptyInputs) {
 // off the 10 m grid is refused naming both grids.
 TEST(CompositeStage, ClippedProductsOddExtentsBothNameGenerations) {
   const std::string dir = test::scratchDir("composite_clipped");
-  synthetic::RegionSpec region;
-  region.dir = dir;
+  synthetic::RegionSpec region = clippedRegion(dir, {"B02", "B05", "B8A"});
   region.layout = "safe";
-  region.rows = 37;
-  region.cols = 45;
-  region.bands = {"B02", "B05", "B8A"};
-  std::vector<synthetic::SceneSpec> scenes;
-  for (int m = 1; m <= 12; ++m) {
-    synthetic::SceneSpec s;
-    char d[16];
-    std::snprintf(d, sizeof d, "2022-%02d-10", m);
-    s.date = d;
-    s.seed = static_cast<std::uint64_t>(m);
-    s.cloudCover = 0.2;
+  const auto scenes = monthlyScenes(0, 0.2, [](synthetic::SceneSpec& s, int m) {
     s.oldFormatNames = m % 3 == 0;
     s.coarseRoundedDown = m % 2 == 0;
-    scenes.push_back(s);
-  }
+  });
   for (const auto& s : scenes) synthetic::writeScene(region, s);
   synthetic::SceneSpec shifted;
   shifted.date = "2022-05-25";
@@ -375,28 +423,9 @@ TEST(CompositeStage, ClippedProductsOddExtentsBothNameGenerations) {
             std::string::npos)
       << run.output;
   const std::string cube = dir + "/out/cube.h5";
-  std::vector<hsize_t> dims;
-  auto refl = readAll<std::uint16_t>(cube, "/tiles/33UVP/reflectance", H5T_NATIVE_UINT16, &dims);
-  auto valid = readAll<std::uint8_t>(cube, "/tiles/33UVP/valid", H5T_NATIVE_UINT8);
-  ASSERT_EQ(dims, (std::vector<hsize_t>{12, 3, 37, 45}));
   const size_t N = 37 * 45;
-  size_t checked = 0;
-  for (int p = 0; p < 12; ++p)
-    for (int r = 0; r < 37; ++r)
-      for (int c = 0; c < 45; ++c) {
-        const auto& s = scenes[static_cast<size_t>(p)];
-        const size_t px = static_cast<size_t>(r * 45 + c);
-        const bool clear = !synthetic::cloudy(region, s, r, c);
-        ASSERT_EQ(valid[static_cast<size_t>(p) * N + px], clear ? 1 : 0) << p << " " << r << "," << c;
-        if (!clear) continue;
-        for (size_t b = 0; b < region.bands.size(); ++b) {
-          ASSERT_EQ(refl[(static_cast<size_t>(p) * 3 + b) * N + px],
-                    synthetic::truthNearest(region, s, region.bands[b], r, c))
-              << region.bands[b] << " period " << p << " pixel " << r << "," << c;
-          ++checked;
-        }
-      }
-  EXPECT_GT(checked, N * 12);
+  EXPECT_GT(expectMonthlyTruth(cube, region, scenes), N * 4);
+  auto refl = readAll<std::uint16_t>(cube, "/tiles/33UVP/reflectance", H5T_NATIVE_UINT16);
 
   // Bilinear: equal to the truth where the pixel and its neighbours are clear
   // inside a field (all four coarse pixels around it hold the same value).
@@ -470,6 +499,91 @@ TEST(CompositeStage, ArchiveRootIsSearched) {
   ASSERT_EQ(globbed.exitCode, 0) << globbed.output;
   EXPECT_NE(globbed.output.find("tile 33UVP: 2 scenes"), std::string::npos) << globbed.output;
   EXPECT_NE(globbed.output.find("/02: 2 .SAFE product(s) (33UVP: 1, 33UWP: 1)"), std::string::npos) << globbed.output;
+}
+
+// The region of real-style products as an archive holds them: products
+// clipped to an odd 45x37 px area (coarse extents rounded up and down), in
+// both product-name generations, processing baselines 02.14, 04.00 and 05.09,
+// one acquisition with no data over the tile at all, below an archive root
+// Sentinel-2/L2A/YYYY/MM/DD. All ten 10 m and 20 m bands composite onto the
+// 10 m grid, equal to the truth wherever the sky is clear; the empty
+// acquisition is left out with a warning and aborts nothing.
+TEST(CompositeStage, RealStyleArchiveAllTenBands) {
+  const std::string dir = test::scratchDir("composite_real_style");
+  const synthetic::RegionSpec region =
+      clippedRegion(dir + "/staging", {"B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"});
+  const size_t B = region.bands.size();
+  const auto scenes = monthlyScenes(100, 0.25, [](synthetic::SceneSpec& s, int m) {
+    s.baseline = m <= 4 ? "02.14" : m <= 8 ? "04.00" : "05.09";
+    s.oldFormatNames = m <= 2;
+    s.l2aPrefix = m == 3 || m == 4;
+    s.coarseRoundedDown = m % 2 == 0;
+  });
+  synthetic::SceneSpec empty;
+  empty.date = "2022-06-24";
+  empty.baseline = "04.00";
+  empty.sclAllNoData = true;
+  const fs::path root = fs::path(dir) / "archive" / "Sentinel-2" / "L2A";
+  auto file = [&](const synthetic::SceneSpec& s) {
+    const fs::path safe = synthetic::writeScene(region, s);
+    const fs::path day = root / s.date.substr(0, 4) / s.date.substr(5, 2) / s.date.substr(8, 2);
+    fs::create_directories(day);
+    fs::rename(safe, day / safe.filename());
+    return (day / safe.filename()).string();
+  };
+  for (const auto& s : scenes) file(s);
+  const std::string emptySafe = file(empty);
+
+  const std::string cfg = dir + "/config.yaml";
+  test::writeFile(cfg, "run:\n  name: real_style\n  output: " + dir + "/out\nlog:\n  progress_interval: 60\ninputs:\n"
+                           "  safe: [" + (fs::path(dir) / "archive").string() +
+                           "]\n  on_bad_scene: abort\n  bands: [B02, B03, B04, B05, B06, B07, B08, B8A, B11, B12]\n"
+                           "composite:\n  year: 2022\n  block_size: 32\n  chunk: 16\n");
+  auto run = test::runCropmapMpi(2, "composite --config " + cfg);
+  ASSERT_EQ(run.exitCode, 0) << run.output;
+  EXPECT_NE(run.output.find("archive: 13 .SAFE product(s) (33UVP: 13)"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("tile 33UVP 2022-06-24: " + emptySafe + " holds no data over the tile"), std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("input problems skipped: 0"), std::string::npos) << run.output;
+
+  const std::string cube = dir + "/out/cube.h5";
+  EXPECT_GT(expectMonthlyTruth(cube, region, scenes), 37 * 45 * 6);
+  const auto offsets = readAll<double>(cube, "/tiles/33UVP@scene_boa_add_offset", H5T_NATIVE_DOUBLE);
+  ASSERT_EQ(offsets.size(), scenes.size() * B) << "the empty acquisition is not a scene of the cube";
+  for (size_t i = 0; i < scenes.size(); ++i)
+    for (size_t b = 0; b < B; ++b)
+      EXPECT_EQ(offsets[i * B + b], scenes[i].baseline >= "04.00" ? -1000.0 : 0.0) << scenes[i].date;
+}
+
+// A product whose only data is a strip narrower than the catalogue's reduced
+// read samples (a swath edge): it holds observations and stays in the
+// catalogue; it is not taken for a product with no data.
+TEST(CompositeStage, NarrowStripOfDataIsNotNoData) {
+  const std::string dir = test::scratchDir("composite_strip");
+  synthetic::RegionSpec region;
+  region.dir = dir;
+  region.layout = "geotiff";
+  region.size = 1024;
+  region.bands = {"B02"};
+  synthetic::SceneSpec s;
+  s.date = "2022-06-10";
+  s.cloudCover = 0;
+  synthetic::writeScene(region, s);
+  {
+    // The SCL (512 x 512 px of 20 m) is no data except one column; a 256-px
+    // reduced read takes every other column and sees none of it.
+    gdal::Dataset scl = gdal::openRasterUpdate(dir + "/geotiff/33UVP_20220610_SCL.tif");
+    std::vector<std::uint8_t> v(512 * 512, 0);
+    for (int r = 0; r < 512; ++r) v[static_cast<size_t>(r * 512 + 4)] = 4;
+    ASSERT_EQ(scl->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, 512, 512, v.data(), 512, 512, GDT_Byte, 0, 0), CE_None);
+  }
+  const std::string cfg = dir + "/config.yaml";
+  test::writeFile(cfg, "run:\n  name: strip\n  output: " + dir + "/out\nlog:\n  progress_interval: 60\ninputs:\n"
+                           "  geotiff: [" + dir + "/geotiff]\n  bands: [B02]\ncomposite:\n  year: 2022\n");
+  auto cat = test::runCropmap("catalog --config " + cfg);
+  ASSERT_EQ(cat.exitCode, 0) << cat.output;
+  EXPECT_NE(cat.output.find("tile 33UVP: 1 scenes"), std::string::npos) << cat.output;
+  EXPECT_EQ(cat.output.find("holds no data"), std::string::npos) << cat.output;
 }
 
 // Processing baselines 02.xx (no offset, L2A_ file names), 04.00 and 05.xx
