@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "bench.hpp"
@@ -33,34 +34,51 @@ struct BenchRow {
   double allreduceGBs = 0, rawGBs = 0;
 };
 
+// One model of the benchmark (13 bands, 12 periods, 15 classes, train.* sizes)
+// with its optimiser, loss and a random batch of train.batch_size, in train mode.
+struct Workload {
+  Workload(const CommandContext& ctx, const std::string& name) {
+    const auto& tc = ctx.config.train;
+    ModelSpec spec;
+    spec.name = name;
+    spec.bands = 13;
+    spec.periods = 12;
+    spec.classes = 15;
+    spec.hidden = tc.hidden;
+    spec.dropout = tc.dropout;
+    torch::manual_seed(static_cast<std::uint64_t>(ctx.config.run.seed));
+    model = makeModel(spec);
+    opt = makeOptimizer(tc, *model);
+    loss.kind = modelKind(name).defaultLoss;
+    x = torch::randn({tc.batch_size, spec.periods, spec.bands});
+    y = torch::randint(spec.classes, {tc.batch_size}, torch::kLong);
+    model->train();
+  }
+  SeriesModel model;
+  std::unique_ptr<torch::optim::Optimizer> opt;
+  LossSpec loss;
+  torch::Tensor x, y;
+};
+
 double maxOver(double v, MPI_Comm comm) { return Comm(comm).max(v, "bench train: timings"); }
 
 BenchRow benchModel(CommandContext& ctx, const std::string& name, const std::string& backendName, bool overlap,
                     double bucketMb, int steps) {
   const auto& tc = ctx.config.train;
   MPI_Comm comm = ctx.comm();
-  ModelSpec spec;
-  spec.name = name;
-  spec.bands = 13;
-  spec.periods = 12;
-  spec.classes = 15;
-  spec.hidden = tc.hidden;
-  spec.dropout = tc.dropout;
-  torch::manual_seed(static_cast<std::uint64_t>(ctx.config.run.seed));
-  auto model = makeModel(spec);
-  auto opt = makeOptimizer(tc, *model);
+  Workload w(ctx, name);
+  auto& model = w.model;
+  auto& opt = w.opt;
   auto backend = makeAllreduceBackend(backendName, AllreduceOptions{comm, bucketMb, overlap});
   {
     torch::NoGradGuard g;
     backend->broadcast(replicaState(*model), 0);
   }
   GradientReducer reducer(model->parameters(), floatBuffers(*model), *backend);
-  LossSpec loss;
-  loss.kind = modelKind(name).defaultLoss;
+  const LossSpec& loss = w.loss;
   const int batch = tc.batch_size;
-  auto x = torch::randn({batch, spec.periods, spec.bands});
-  auto y = torch::randint(spec.classes, {batch}, torch::kLong);
-  model->train();
+  const auto& x = w.x;
+  const auto& y = w.y;
   double tf = 0, tb = 0, tw = 0, ta = 0, to = 0;
   int early = 0;
   const int warmup = 3;
@@ -142,6 +160,25 @@ BenchRow benchModel(CommandContext& ctx, const std::string& name, const std::str
   return r;
 }
 
+// What a PyTorch user gets: the same model, loss, optimiser and batch in a
+// plain loop on one process (zero_grad, forward, loss, backward, step; no
+// gradient buffers, no communication). Every rank runs it at once, so that it
+// meets the same load as cropmap's per-rank figure. Samples/s of this rank.
+double plainLoopRate(CommandContext& ctx, const std::string& name, int steps) {
+  Workload w(ctx, name);
+  const int warmup = 3;
+  CROPMAP_MPI(MPI_Barrier(ctx.comm()));
+  Clock::time_point start;
+  for (int s = 0; s < warmup + steps; ++s) {
+    if (s == warmup) start = Clock::now();
+    w.opt->zero_grad();
+    auto l = computeLoss(w.model->forward(w.x), w.y, w.loss);
+    l.backward();
+    w.opt->step();
+  }
+  return static_cast<double>(steps) * ctx.config.train.batch_size / seconds(start, Clock::now());
+}
+
 }  // namespace
 
 int benchTrain(CommandContext& ctx) {
@@ -155,7 +192,9 @@ int benchTrain(CommandContext& ctx) {
   // Overlap needs several buckets to have anything to overlap: the seed models
   // hold 0.1-2 MB of gradients, so its row uses buckets of at most 0.25 MB.
   const double overlapBucketMb = std::min(tc.bucket_mb, 0.25);
+  std::map<std::string, double> plain;  // model -> plain-loop samples/s per rank (mean over ranks)
   for (const auto& m : models) {
+    plain[m] = Comm(ctx.comm()).sum(plainLoopRate(ctx, m, steps), "bench train: plain loop") / ctx.size();
     if (ctx.size() == 1) rows.push_back(benchModel(ctx, m, "serial", false, tc.bucket_mb, steps));
     rows.push_back(benchModel(ctx, m, backend, false, tc.bucket_mb, steps));
     if (ctx.size() > 1) rows.push_back(benchModel(ctx, m, backend, true, overlapBucketMb, steps));
@@ -175,7 +214,8 @@ int benchTrain(CommandContext& ctx) {
         .field("samples_per_s", r.samplesPerS).field("forward_ms", r.forward).field("backward_ms", r.backward)
         .field("wait_ms", r.wait).field("allreduce_ms", r.allreduce).field("optimizer_ms", r.optimizer)
         .field("allreduce_bytes", static_cast<long long>(r.bytes)).field("allreduce_gb_s", r.allreduceGBs)
-        .field("raw_mpi_allreduce_gb_s", r.rawGBs);
+        .field("raw_mpi_allreduce_gb_s", r.rawGBs).field("plain_libtorch_samples_per_s_per_rank", plain[r.model])
+        .field("per_rank_vs_plain", r.samplesPerS / r.ranks / plain[r.model]);
     js << "  " << o.text() << (i + 1 < rows.size() ? ",\n" : "\n");
   }
   js << "]\n";
@@ -199,6 +239,13 @@ int benchTrain(CommandContext& ctx) {
   }
   std::printf("buckets: gradient buckets per step (with overlap: started during backward / all); allred ms: the\n"
               "reduction left after backward; ar GB/s: a step's whole reduction started after backward vs raw MPI_Allreduce\n");
+  // Per rank against a plain LibTorch loop of the same model and batch, run on every rank in the same run.
+  std::printf("\n%-9s %-11s %16s %17s %7s\n", "model", "backend", "per rank/s", "plain loop/s", "ratio");
+  for (const auto& r : rows)
+    std::printf("%-9s %-11s %16.0f %17.0f %6.2fx\n", r.model.c_str(), label(r).c_str(), r.samplesPerS / r.ranks,
+                plain[r.model], r.samplesPerS / r.ranks / plain[r.model]);
+  std::printf("plain loop: the same model, loss, optimiser and batch in zero_grad/forward/backward/step on each rank\n"
+              "(what a PyTorch user writes), samples/s per rank; ratio: cropmap's per-rank rate over it\n");
   // Scaling against the one-rank figures, when an earlier run left them.
   const fs::path one = dir / "train_np1.json";
   if (ctx.size() > 1 && fs::exists(one)) {
