@@ -287,6 +287,35 @@ std::string colourFor(size_t i) {
 
 }  // namespace
 
+CodeTable CodeTable::combine(const std::vector<CodeTable>& tables) {
+  if (tables.size() == 1) return tables.front();
+  CodeTable t;
+  std::map<std::string, std::string> where;  // code -> "file line N"
+  auto join = [](std::string& into, const std::string& v) {
+    if (into.empty()) into = v;
+    else if (into != v && into.find(" / " + v) == std::string::npos) into += " / " + v;
+  };
+  std::string hashes;
+  for (const auto& x : tables) {
+    const std::string name = std::filesystem::path(x.file).filename().string();
+    t.file += (t.file.empty() ? "" : " + ") + name;
+    join(t.codeColumn, x.codeColumn);
+    join(t.nameColumn, x.nameColumn);
+    join(t.classColumn, x.classColumn);
+    hashes += hex64(x.fnv1a);
+    t.continuations += x.continuations;
+    for (const auto& r : x.rows) {
+      const std::string here = x.file + " line " + std::to_string(r.line);
+      if (auto [it, fresh] = where.emplace(r.code, here); !fresh)
+        throw std::invalid_argument("code '" + r.code + "' is in two tables (" + it->second + " and " + here +
+                                    "): one legend over several registers needs codes that differ between them");
+      t.rows.push_back(r);
+    }
+  }
+  t.fnv1a = cropmap::fnv1a(hashes);
+  return t;
+}
+
 CodeTable CodeTable::read(const std::string& file, std::string codeColumn, std::string nameColumn,
                           std::string classColumn) {
   std::ifstream in(file, std::ios::binary);

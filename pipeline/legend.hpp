@@ -88,6 +88,9 @@ struct CodeTable {
   // std::invalid_argument naming the file and line.
   static CodeTable read(const std::string& file, std::string codeColumn = "", std::string nameColumn = "",
                         std::string classColumn = "");
+  // Several countries' tables as one (rows in order; file names joined by " + "),
+  // for one cross-country legend: a code in two tables is refused, naming both.
+  static CodeTable combine(const std::vector<CodeTable>& tables);
 };
 
 // The YAML text of a legend built from a code table. Without a class map every

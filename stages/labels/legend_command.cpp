@@ -23,13 +23,18 @@ std::string arg(const CommandContext& ctx, const char* name) {
 }
 
 int runLegend(CommandContext& ctx) {
-  const std::string table = arg(ctx, "from-csv"), output = arg(ctx, "output");
-  if (table.empty()) throw UsageError("legend: give --from-csv TABLE (a code table: RPG or EuroCrops mapping CSV)");
+  const auto tables = ctx.args.count("from-csv") ? ctx.args["from-csv"].as<std::vector<std::string>>()
+                                                 : std::vector<std::string>{};
+  const std::string output = arg(ctx, "output");
+  if (tables.empty()) throw UsageError("legend: give --from-csv TABLE (a code table: RPG or EuroCrops mapping CSV)");
   if (output.empty()) throw UsageError("legend: give --output LEGEND.yaml");
   std::string text;
   CodeTable t;
   try {
-    t = CodeTable::read(table, arg(ctx, "code-column"), arg(ctx, "name-column"), arg(ctx, "class-column"));
+    std::vector<CodeTable> read;
+    for (const auto& table : tables)
+      read.push_back(CodeTable::read(table, arg(ctx, "code-column"), arg(ctx, "name-column"), arg(ctx, "class-column")));
+    t = CodeTable::combine(read);
     text = legendFromTable(t, arg(ctx, "classes"), arg(ctx, "name"));
   } catch (const std::exception& e) {
     throw UsageError(std::string("legend: ") + e.what());
@@ -41,7 +46,7 @@ int runLegend(CommandContext& ctx) {
   std::size_t mapped = 0;
   for (const auto& c : l.classes) mapped += c.codes.size();
   std::cout << output << ": " << l.classes.size() << " classes over " << mapped << " of " << t.rows.size()
-            << " codes of " << table << " (" << t.codeColumn << " -> " << t.classColumn << "), " << l.ignore.size()
+            << " codes of " << t.file << " (" << t.codeColumn << " -> " << t.classColumn << "), " << l.ignore.size()
             << " ignored";
   if (t.continuations) std::cout << "; " << t.continuations << " continuation rows without a code skipped";
   std::cout << "\n";
@@ -60,11 +65,14 @@ Command legendCommand() {
       "country mapping (original_code,original_name,...,HCAT3_name,HCAT3_code). Without --classes every class\n"
       "of the table becomes a legend class; with --classes MAP.yaml the map's classes take the table classes\n"
       "listed under `from` and the codes under `codes`. The legend records the table (name, fnv1a), the\n"
-      "columns used and every code's name. Columns are found from the header unless named.";
+      "columns used and every code's name. Columns are found from the header unless named. Several\n"
+      "--from-csv tables (e.g. the EuroCrops mappings of two countries) make one cross-country legend:\n"
+      "the same class ids for every register, codes that must differ between the tables.";
   c.usesConfig = false;
   c.usesMpi = false;
   c.addOptions = [](po::options_description& o, po::positional_options_description&) {
-    o.add_options()("from-csv", po::value<std::string>(), "the code table (CSV)")(
+    o.add_options()("from-csv", po::value<std::vector<std::string>>()->composing(),
+                    "the code table (CSV); repeat it for one legend over several countries' tables")(
         "output", po::value<std::string>(), "legend YAML to write")(
         "classes", po::value<std::string>(), "class map YAML grouping the table's classes and codes")(
         "name", po::value<std::string>(), "legend name (default: the class map's, else 'legend')")(

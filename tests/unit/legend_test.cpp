@@ -218,4 +218,24 @@ TEST(LegendFromTable, ShippedLegendsAreBuiltFromTheTables) {
   EXPECT_GT(h.numClasses(), 50);
   EXPECT_TRUE(h.ignore.empty());
   EXPECT_EQ(h.classNames()[static_cast<size_t>(h.classOf("105"))], "grain_maize_corn_popcorn");
+
+  // One legend over the Austrian and the French tables: the same class ids for both registers.
+  const auto at = cropmap::CodeTable::read(src("tables/eurocrops_at_2021.csv"));
+  const auto fr = cropmap::CodeTable::read(src("tables/eurocrops_fr_2018.csv"));
+  const auto both = cropmap::CodeTable::combine({at, fr});
+  EXPECT_EQ(both.rows.size(), at.rows.size() + fr.rows.size());
+  EXPECT_EQ(cropmap::legendFromTable(both, "", "eurocrops-hcat3"), cropmap::test::readFile(src("eurocrops_hcat3.yaml")))
+      << "eurocrops_hcat3.yaml is stale: rebuild it with cropmap legend";
+  const Legend x = Legend::load(src("eurocrops_hcat3.yaml"));
+  EXPECT_TRUE(x.ignore.empty());
+  EXPECT_EQ(x.classOf("105"), x.classOf("MIS"));  // KÖRNERMAIS and Maïs
+  EXPECT_EQ(x.classOf("140"), x.classOf("BTH"));  // WINTERWEICHWEIZEN and Blé tendre d'hiver
+  EXPECT_EQ(x.classNames()[static_cast<size_t>(x.classOf("MIS"))], "grain_maize_corn_popcorn");
+  // A code in two tables cannot say which register it belongs to.
+  try {
+    cropmap::CodeTable::combine({at, at});
+    ADD_FAILURE() << "a code in two tables was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("is in two tables"), std::string::npos) << e.what();
+  }
 }
