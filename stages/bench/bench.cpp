@@ -9,6 +9,7 @@
 
 #include "pipeline/json.hpp"
 #include "pipeline/log.hpp"
+#include "pipeline/period_axis.hpp"
 
 #include "stages/commands.hpp"
 #include "stages/predict/predict.hpp"
@@ -28,6 +29,19 @@ std::string runLine(const std::string& cmd) {
   const int status = pclose(p);
   if (status != 0) throw std::runtime_error("`" + cmd + "` failed (status " + std::to_string(status) + "):\n" + out);
   return out;
+}
+
+SeriesShape seriesShapeOf(const Config& config) {
+  SeriesShape s;
+  s.periods = PeriodAxis::fromConfig(config.composite).size();
+  s.bands = static_cast<int>(config.inputs.bands.size() + config.composite.indices.size());
+  return s;
+}
+
+std::string imageryLayoutOf(const Config& config) {
+  if (!config.inputs.safe.empty()) return "safe";
+  if (config.synth.enabled && config.synth.layout != "geotiff" && config.inputs.geotiff.empty()) return "safe";
+  return "geotiff";
 }
 
 std::string selfExe() {
@@ -57,6 +71,9 @@ int benchAll(CommandContext& ctx) {
   const std::string common = " --config " + shellQuoted(cfgPath) + " --mpiexec " +
                              shellQuoted(ctx.args["mpiexec"].as<std::string>());
   const std::string size = std::to_string(ctx.args["size"].as<int>());
+  // The layout the configuration reads (JP2 decoding costs several times GeoTIFF's), unless --layout says.
+  const std::string layout =
+      ctx.args["layout"].defaulted() ? imageryLayoutOf(ctx.config) : ctx.args["layout"].as<std::string>();
   auto step = [&](const std::string& what, const std::string& cmd) {
     std::printf("bench all: %s ...\n", what.c_str());
     std::fflush(stdout);
@@ -64,7 +81,7 @@ int benchAll(CommandContext& ctx) {
     std::fputs(out.c_str(), stdout);
   };
   step("composite at 1 and 2 ranks",
-       self + "composite" + common + " --ranks 1,2 --tiles 1 --size " + size + " --json " +
+       self + "composite" + common + " --ranks 1,2 --tiles 1 --size " + size + " --layout " + layout + " --json " +
            shellQuoted((dir / "composite.json").string()));
   step("train, one rank per model", self + "train" + common + " --steps 20");
   step("predict engines, one rank per model", self + "predict" + common + " --kernel-only");

@@ -28,6 +28,17 @@ int benchTrain(CommandContext& ctx);
 // bench all: every target in its own process, then one JSON of per-rank rates for `cropmap plan`.
 int benchAll(CommandContext& ctx);
 
+// The series shape a run of this configuration trains and predicts on:
+// composite periods x (inputs.bands + composite.indices), so that per-rank
+// rates are measured on the models the run will have.
+struct SeriesShape {
+  int periods = 12, bands = 5;
+};
+SeriesShape seriesShapeOf(const Config& config);
+// The imagery layout a run of this configuration reads: "safe" (SAFE/JP2, also
+// the synthetic region's default) or "geotiff" (per-band GeoTIFF/COG, STAC, CSV).
+std::string imageryLayoutOf(const Config& config);
+
 // This executable's path, for benchmarks that launch it as a separate job.
 std::string selfExe();
 // Runs a shell command, returns its output; throws with the output when it fails.

@@ -34,15 +34,16 @@ struct BenchRow {
   double allreduceGBs = 0, rawGBs = 0;
 };
 
-// One model of the benchmark (13 bands, 12 periods, 15 classes, train.* sizes)
+// One model of the benchmark (the configuration's periods x bands, 15 classes, train.* sizes)
 // with its optimiser, loss and a random batch of train.batch_size, in train mode.
 struct Workload {
   Workload(const CommandContext& ctx, const std::string& name) {
     const auto& tc = ctx.config.train;
     ModelSpec spec;
     spec.name = name;
-    spec.bands = 13;
-    spec.periods = 12;
+    const SeriesShape shape = seriesShapeOf(ctx.config);
+    spec.bands = shape.bands;
+    spec.periods = shape.periods;
     spec.classes = 15;
     spec.hidden = tc.hidden;
     spec.dropout = tc.dropout;

@@ -28,6 +28,7 @@
 #include "pipeline/mpi.hpp"
 #include "pipeline/registry.hpp"
 #include "predict.hpp"
+#include "stages/bench/bench.hpp"
 #include "stages/train/xgboost_model.hpp"
 #include "pipeline/json.hpp"
 
@@ -212,7 +213,8 @@ void benchBoostedTrees(CommandContext& ctx, int periods, int bands, int classes,
 // The engines part: fused vs plain LibTorch forward, no cube, this process only.
 void benchEngines(CommandContext& ctx) {
   const Config& cfg = ctx.config;
-  const int periods = 12, bands = 5, threads = cfg.threads();
+  const SeriesShape shape = seriesShapeOf(cfg);
+  const int periods = shape.periods, bands = shape.bands, threads = cfg.threads();
   std::vector<std::string> classes;
   for (int i = 0; i < 15; ++i) classes.push_back("class" + std::to_string(i));
   std::vector<std::string> models = torchModels(ctx);

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "pipeline/mpi.hpp"
+#include "stages/bench/bench.hpp"
 #include "stages/plan/plan.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -108,4 +109,20 @@ TEST(Plan, RatesFileMustComeFromBenchAll) {
   EXPECT_DOUBLE_EQ(r.compositeEfficiency.at(2), 0.8);
   // A model without a measured rate is refused with what to run.
   EXPECT_THROW(plan::project(configWith(kTwoTiles), r, plan::Shape{}), UsageError);
+}
+
+// bench all measures the models and the imagery layout of the configuration
+// it plans for: a run of ten bands + NDVI in dekads trains 36 x 11 series.
+TEST(Plan, BenchMeasuresTheConfigurationsShapeAndLayout) {
+  const Config demo = configWith("synth:\n  enabled: true\n  layout: both\n");
+  EXPECT_EQ(seriesShapeOf(demo).periods, 12);
+  EXPECT_EQ(seriesShapeOf(demo).bands, 4);
+  EXPECT_EQ(imageryLayoutOf(demo), "safe");
+  const Config ten = configWith(
+      "inputs:\n  geotiff: [x]\n  bands: [B02, B03, B04, B05, B06, B07, B08, B8A, B11, B12]\n"
+      "composite:\n  period: dekad\n  indices: [NDVI]\n");
+  EXPECT_EQ(seriesShapeOf(ten).periods, 36);
+  EXPECT_EQ(seriesShapeOf(ten).bands, 11);
+  EXPECT_EQ(imageryLayoutOf(ten), "geotiff");
+  EXPECT_EQ(imageryLayoutOf(configWith("inputs:\n  safe: [x]\n")), "safe");
 }
