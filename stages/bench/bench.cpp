@@ -50,15 +50,11 @@ std::string selfExe() {
   return ec ? std::string("cropmap") : p.string();
 }
 
-namespace {
-
 std::string shellQuoted(const std::string& s) {
   std::string o = "'";
   for (char c : s) o += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return o + "'";
 }
-
-}  // namespace
 
 // Every target as its own process (each starts MPI its own way), then the
 // per-rank rates `cropmap plan` reads, in one JSON.
@@ -121,6 +117,8 @@ const std::vector<BenchTarget>& benchTargets() {
        benchTrainOnRanks},
       {"predict", "fused engine vs plain LibTorch forward per model (px/s, GFLOP/s, FMA peak); end to end at 1, 2, 4 ranks",
        benchPredictOnRanks},
+      {"scaling", "a stage (--stage composite|train) at --ranks counts, strong and weak: efficiency per count",
+       benchScaling},
       {"all", "every target in turn; writes the per-rank rates `cropmap plan --rates` reads", benchAll},
   };
   return targets;
@@ -145,7 +143,9 @@ Command benchCommand() {
         "json", po::value<std::string>(), "where to write the JSON (default <run.output>/bench/<target>.json)")(
         "kernel-only", "composite, predict: skip the end-to-end runs")(
         "steps", po::value<int>(), "train: timed steps per model (default 30)")(
-        "model", po::value<std::string>(), "train, predict: only this model");
+        "model", po::value<std::string>(), "train, predict, scaling: only this model")(
+        "stage", po::value<std::string>(), "scaling: composite|train|all (default all)")(
+        "mode", po::value<std::string>(), "scaling: strong|weak|both (default both)");
     p.add("target", 1);
   };
   c.run = [](CommandContext& ctx) {

@@ -79,6 +79,51 @@ KernelFigures kernelRun(int scenes, int bands, size_t pixels) {
 
 }  // namespace
 
+// The synthetic region of `ntiles` tiles (at most 8) of size x size pixels,
+// written once per size/layout/tile count below `dir`.
+BenchRegion benchRegion(const fs::path& dir, int size, int ntiles, const std::string& layout) {
+  if (layout != "geotiff" && layout != "safe") throw UsageError("--layout must be geotiff or safe");
+  if (ntiles < 1 || ntiles > 8) throw UsageError("bench: a synthetic region has 1..8 tiles (asked: " + std::to_string(ntiles) + ")");
+  BenchRegion r;
+  r.layout = layout;
+  r.size = size;
+  r.dir = dir / ("region_" + layout + "_" + std::to_string(size) + "_" + std::to_string(ntiles));
+  const char* names[] = {"33UVP", "33UWP", "33UXP", "33UVQ", "33UWQ", "33UXQ", "33UVR", "33UWR"};
+  for (int i = 0; i < ntiles; ++i) r.tiles.push_back(names[i]);
+  const auto scenes = synthetic::yearOfScenes(r.tiles, 2022, 0.35, 7);
+  r.scenes = static_cast<int>(scenes.size());
+  if (!fs::exists(r.dir / "complete")) {
+    fs::remove_all(r.dir);
+    log::info("bench: writing a synthetic region of ", scenes.size(), " scenes (", size, "x", size, ", ", layout,
+              ") to ", r.dir.string());
+    synthetic::RegionSpec spec;
+    spec.dir = r.dir.string();
+    spec.layout = layout;
+    spec.size = size;
+    for (const auto& s : scenes) synthetic::writeScene(spec, s);
+    std::ofstream(r.dir / "complete") << "ok\n";
+  }
+  return r;
+}
+
+// One `mpiexec -n n cropmap composite` job over the region; its --stats-json figures.
+json::Value compositeJob(const BenchRegion& region, const fs::path& run, int n, int block, const std::string& mpiexec) {
+  fs::remove_all(run);
+  fs::create_directories(run);
+  const std::string cfgPath = (run / "bench.yaml").string();
+  std::ofstream(cfgPath) << "run:\n  name: bench\n  output: " << run.string() << "\n"
+                         << "log:\n  level: warn\n"
+                         << "inputs:\n  " << (region.layout == "safe" ? "safe" : "geotiff") << ": ["
+                         << (region.dir / region.layout).string() << "]\n  bands: [B02, B03, B04, B08]\n"
+                         << "composite:\n  year: 2022\n  indices: [NDVI]\n  block_size: " << block << "\n  chunk: 64\n"
+                         << "compute:\n  scheduler: dynamic\n";
+  const std::string statsPath = (run / "stats.json").string();
+  runLine(mpiexec + " -n " + std::to_string(n) + " " + selfExe() + " composite --config " + cfgPath +
+          " --stats-json " + statsPath);
+  return json::parseFile(statsPath);
+}
+
+
 int benchComposite(CommandContext& ctx) {
   const Config& cfg = ctx.config;
   const fs::path dir = fs::path(cfg.run.output) / "bench" / "composite";
@@ -119,23 +164,8 @@ int benchComposite(CommandContext& ctx) {
     const int block = ctx.args["block"].as<int>();
     if (block < 16 || block > 10980) throw UsageError("bench composite: --block must be 16..10980 pixels");
     const std::string layout = ctx.args["layout"].as<std::string>();
-    if (layout != "geotiff" && layout != "safe") throw UsageError("--layout must be geotiff or safe");
-    const fs::path region = dir / ("region_" + layout + "_" + std::to_string(size) + "_" + std::to_string(ntiles));
-    std::vector<std::string> tiles;
-    const char* names[] = {"33UVP", "33UWP", "33UXP", "33UVQ", "33UWQ", "33UXQ", "33UVR", "33UWR"};
-    for (int i = 0; i < std::min(ntiles, 8); ++i) tiles.push_back(names[i]);
-    const auto scenes = synthetic::yearOfScenes(tiles, 2022, 0.35, 7);
-    if (!fs::exists(region / "complete")) {
-      fs::remove_all(region);
-      log::info("bench: writing a synthetic region of ", scenes.size(), " scenes (", size, "x", size, ", ", layout,
-                ") to ", region.string());
-      synthetic::RegionSpec spec;
-      spec.dir = region.string();
-      spec.layout = layout;
-      spec.size = size;
-      for (const auto& s : scenes) synthetic::writeScene(spec, s);
-      std::ofstream(region / "complete") << "ok\n";
-    }
+    const BenchRegion region = benchRegion(dir, size, std::min(ntiles, 8), layout);
+    const auto& tiles = region.tiles;
     // 3. One composite job per rank count.
     std::vector<int> ranks;
     {
@@ -144,25 +174,12 @@ int benchComposite(CommandContext& ctx) {
       while (std::getline(ss, r, ',')) ranks.push_back(std::stoi(r));
     }
     const std::string mpiexec = ctx.args["mpiexec"].as<std::string>();
-    table << "\nend to end: " << tiles.size() << " tile(s) of " << size << "x" << size << ", " << scenes.size()
+    table << "\nend to end: " << tiles.size() << " tile(s) of " << size << "x" << size << ", " << region.scenes
           << " scenes (" << layout << "), 4 bands + NDVI, block " << block << ", dynamic scheduler\n";
     table << "  ranks   wall s   Mobs/s  speedup  read/decode  mask+median  interp  write   cropmap share  max/mean\n";
     double wall1 = 0;
     for (int n : ranks) {
-      const fs::path run = dir / ("np" + std::to_string(n));
-      fs::remove_all(run);
-      fs::create_directories(run);
-      const std::string cfgPath = (run / "bench.yaml").string();
-      std::ofstream(cfgPath) << "run:\n  name: bench\n  output: " << run.string() << "\n"
-                             << "log:\n  level: warn\n"
-                             << "inputs:\n  " << (layout == "safe" ? "safe" : "geotiff") << ": ["
-                             << (region / layout).string() << "]\n  bands: [B02, B03, B04, B08]\n"
-                             << "composite:\n  year: 2022\n  indices: [NDVI]\n  block_size: " << block << "\n  chunk: 64\n"
-                             << "compute:\n  scheduler: dynamic\n";
-      const std::string statsPath = (run / "stats.json").string();
-      runLine(mpiexec + " -n " + std::to_string(n) + " " + selfExe() + " composite --config " + cfgPath +
-              " --stats-json " + statsPath);
-      const json::Value stats = json::parseFile(statsPath);
+      const json::Value stats = compositeJob(region, dir / ("np" + std::to_string(n)), n, block, mpiexec);
       auto st = [&](const char* key) { return stats.at(key).number(); };
       const double wall = st("wall_s");
       if (n == ranks.front()) wall1 = wall * n;  // normalised to one rank
@@ -187,7 +204,7 @@ int benchComposite(CommandContext& ctx) {
     }
     table << "  (times are summed over ranks; cropmap share = everything but GDAL read/decode)\n";
     fields.insert(fields.end(), {{"region_size", json::num(size)}, {"region_tiles", json::num(static_cast<double>(tiles.size()))},
-                             {"region_scenes", json::num(static_cast<double>(scenes.size()))},
+                             {"region_scenes", json::num(static_cast<double>(region.scenes))},
                              {"region_layout", json::str(layout)}, {"block_size", json::num(block)}});
   }
   std::cout << table.str();

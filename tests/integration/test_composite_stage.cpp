@@ -755,3 +755,23 @@ TEST(CompositeStage, CubeOpensInXarrayAndNcdump) {
                                 "/geotiff");
   EXPECT_EQ(check.exitCode, 0) << check.output;
 }
+
+// bench scaling: the stage at 1 and 2 ranks, strong and weak, each its own
+// mpiexec job; the efficiencies are written for every count, the first is 1,
+// and the weak problem has twice the pixels at 2 ranks.
+TEST(CompositeStage, BenchScalingStrongAndWeak) {
+  const std::string dir = test::scratchDir("bench_scaling");
+  auto r = test::runCropmap("bench scaling --stage composite --ranks 1,2 --size 64 --tiles 1 --block 64 --layout geotiff"
+                            " --set run.output=" + dir);
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_NE(r.output.find("1 x 64 px"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 x 90 px"), std::string::npos) << r.output;  // 64 * sqrt(2), even
+  const std::string json = test::readFile(dir + "/bench/scaling.json");
+  for (const char* key : {"\"composite\"", "\"strong\"", "\"weak\"", "\"2\"", "\"efficiency\": 1\n"})
+    EXPECT_NE(json.find(key), std::string::npos) << key << " in " << json;
+  auto bad = test::runCropmap("bench scaling --stage predict --set run.output=" + dir);
+  EXPECT_EQ(bad.exitCode, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--stage must be composite, train or all"), std::string::npos) << bad.output;
+  auto badRanks = test::runCropmap("bench scaling --ranks 1,x --set run.output=" + dir);
+  EXPECT_EQ(badRanks.exitCode, 2) << badRanks.output;
+}
