@@ -172,9 +172,6 @@ class CrossValidation {
                   e.label.c_str(), f, s.oa, s.kappa, s.macroF1);
       std::fflush(stdout);
     }
-    char b[64];
-    std::snprintf(b, sizeof b, "%.4f", s.oa);
-    ctx_.summary.push_back({e.label + " fold " + std::to_string(f) + " OA", b});
     return 0;
   }
 
