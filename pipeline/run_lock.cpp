@@ -83,6 +83,13 @@ std::string readAll(const std::string& path) {
 // Why a lock is stale, or "" when its holder may be alive.
 std::string staleness(const std::string& path, const std::string& text) {
   const auto f = fields(text);
+  // Slurm requeues a job under its id after ending every process of the earlier
+  // start, possibly on another node: that start's lock is stale at once.
+  const char* job = std::getenv("SLURM_JOB_ID");
+  const char* restarts = std::getenv("SLURM_RESTART_COUNT");
+  if (job && *job && restarts && std::atol(restarts) > 0 && f.count("job") && f.at("job") == job &&
+      !(f.count("host") && f.at("host") == hostName() && f.count("pid") && std::atol(f.at("pid").c_str()) == getpid()))
+    return "it was taken by an earlier start of this requeued Slurm job";
   if (f.count("host") && f.at("host") == hostName() && f.count("pid")) {
     const long pid = std::atol(f.at("pid").c_str());
     if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return "its process is gone";
@@ -146,37 +153,90 @@ RunLock::~RunLock() {
   if (!path_.empty()) ::unlink(path_.c_str());
 }
 
+namespace {
+
+// Rank 0: takes the lock file `path` by exclusive create, taking over a stale
+// one. Returns "" when taken, otherwise why not; `busy` says what a live holder
+// keeps in use.
+std::string take(const std::string& path, const std::string& mine, const std::string& busy) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const int err = tryCreate(path, mine);
+    if (err == 0) return "";
+    if (err != EEXIST) return path + ": cannot create the lock: " + std::strerror(err);
+    const std::string holder = readAll(path);
+    const std::string why = staleness(path, holder);
+    if (why.empty())
+      return busy + " is in use by another cropmap job: " + RunLock::describe(holder) +
+             ". Wait for it to end, or give this run another run.output. (If that job is certainly dead, remove " +
+             path + ".)";
+    log::warn("lock ", path, ": taking over a stale lock (", why, ") of ", RunLock::describe(holder));
+    ::unlink(path.c_str());
+  }
+  return path + ": another job took the lock at the same moment";
+}
+
+// Rank 0, holding the run lock: why a live array task keeps the run in use, or "".
+std::string liveUnit(const std::string& directory) {
+  std::error_code ec;
+  const fs::path units = fs::path(directory) / ".cropmap.units";
+  for (fs::directory_iterator it(units, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() != ".lock") continue;
+    const std::string path = it->path().string();
+    const std::string holder = readAll(path);
+    const std::string why = staleness(path, holder);
+    if (why.empty())
+      return directory + " is in use by a task of a job array (" + it->path().stem().string() +
+             "): " + RunLock::describe(holder) + ". Wait for the array to end (or cancel it). (If that job is certainly dead, remove " + path + ".)";
+    log::warn("lock ", path, ": removing a stale unit lock (", why, ") of ", RunLock::describe(holder));
+    ::unlink(path.c_str());
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string RunLock::unitLockPath(const std::string& directory, const std::string& unit) {
+  return (fs::path(directory) / ".cropmap.units" / (unit + ".lock")).string();
+}
+
 std::unique_ptr<RunLock> RunLock::acquire(const std::string& directory, const std::string& command,
                                           const Comm& comm) {
   const std::string path = lockPath(directory);
   std::string refusal;
-  bool took = false;
   if (comm.root()) {
     std::error_code ec;
     fs::create_directories(directory, ec);
-    const std::string mine = holderText(command);
-    for (int attempt = 0; attempt < 2 && !took && refusal.empty(); ++attempt) {
-      const int err = tryCreate(path, mine);
-      if (err == 0) {
-        took = true;
-      } else if (err != EEXIST) {
-        refusal = path + ": cannot create the run lock: " + std::strerror(err);
-      } else {
-        const std::string holder = readAll(path);
-        const std::string why = staleness(path, holder);
-        if (why.empty()) {
-          refusal = directory + " is in use by another cropmap job: " + describe(holder) +
-                    ". Wait for it to end, or give this run another run.output. (If that job is certainly dead, "
-                    "remove " + path + ".)";
-        } else {
-          log::warn("run lock ", path, ": taking over a stale lock (", why, ") of ", describe(holder));
-          ::unlink(path.c_str());
-        }
-      }
+    refusal = take(path, holderText(command), directory);
+    if (refusal.empty()) {
+      refusal = liveUnit(directory);
+      if (!refusal.empty()) ::unlink(path.c_str());
     }
-    if (!took && refusal.empty()) refusal = path + ": another job took the run lock at the same moment";
   }
   refusal = comm.bcast(refusal, "run lock");
+  if (!refusal.empty()) throw UsageError(refusal);
+  return std::unique_ptr<RunLock>(new RunLock(comm.root() ? path : std::string()));
+}
+
+std::unique_ptr<RunLock> RunLock::acquireUnit(const std::string& directory, const std::string& unit,
+                                              const std::string& command, const Comm& comm) {
+  const std::string path = unitLockPath(directory, unit);
+  std::string refusal;
+  if (comm.root()) {
+    std::error_code ec;
+    fs::create_directories(fs::path(path).parent_path(), ec);
+    refusal = take(path, holderText(command), directory + " (" + unit + ")");
+    if (refusal.empty()) {
+      // The run lock is taken over by its next taker when stale; only a live one refuses.
+      const std::string runLock = lockPath(directory);
+      const std::string holder = readAll(runLock);
+      if (fs::exists(runLock) && staleness(runLock, holder).empty()) {
+        refusal = directory + " is in use by another cropmap job: " + describe(holder) +
+                  "; a task of a job array shares a run only with the other tasks. Wait for that job to end.";
+        ::unlink(path.c_str());
+      }
+    }
+  }
+  refusal = comm.bcast(refusal, "unit lock");
   if (!refusal.empty()) throw UsageError(refusal);
   return std::unique_ptr<RunLock>(new RunLock(comm.root() ? path : std::string()));
 }

@@ -22,45 +22,11 @@
 # trains on CPUs with GPU_TASKS_PER_NODE (default 2) ranks per node. An empty
 # partition name leaves --partition out (the cluster's default partition).
 set -euo pipefail
-config=${1:?usage: submit-run.sh CONFIG.yaml [cropmap arguments...]}
+source "$(dirname "${BASH_SOURCE[0]}")/submit-common.sh" submit-run.sh "$@"
 shift
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-bin=${CROPMAP_BIN:-build/cropmap}
-[ -f "$config" ] || { echo "submit-run.sh: $config does not exist" >&2; exit 2; }
-[ -x "$bin" ] || { echo "submit-run.sh: $bin is not an executable; set CROPMAP_BIN" >&2; exit 2; }
-# Validate the configuration with the --set overrides among the arguments.
-overrides=()
-prev=
-for a in "$@"; do
-  [ "$prev" = --set ] && overrides+=(--set "$a")
-  [[ "$a" == --set=* ]] && overrides+=("$a")
-  prev=$a
-done
-"$bin" config --config "$config" "${overrides[@]}" >/dev/null || exit $?
 
 cpu_part=${CPU_PARTITION-cpu}
 gpu_part=${GPU_PARTITION-gpu}
-read -r -a extra <<< "${SBATCH_EXTRA:-}"
-partition() { [ -n "$1" ] && echo "--partition=$1" || true; }
-logs=${CROPMAP_LOG_DIR:-.}
-dry=${CROPMAP_DRY_RUN:-0}
-
-submit() {  # name dependency sbatch-options... -- cropmap arguments...
-  local name=$1 dep=$2; shift 2
-  local opts=()
-  while [ "$1" != "--" ]; do opts+=("$1"); shift; done
-  shift
-  local line=(sbatch --parsable --job-name="cropmap-$name" --output="$logs/cropmap-$name-%j.out"
-              ${dep:+--dependency=afterok:$dep} "${opts[@]}" "${extra[@]}" "$here/cropmap.sbatch" "$@")
-  if [ "$dry" = 1 ]; then
-    echo "${line[*]}" >&2
-    echo "<$name>"
-  else
-    CROPMAP_BIN="$bin" CROPMAP_CONFIG="$config" "${line[@]}"
-  fi
-}
-
-export CROPMAP_BIN="$bin" CROPMAP_CONFIG="$config"
 prep=$(CROPMAP_COMMAND=run submit prepare "" $(partition "$cpu_part") \
   --nodes="${CPU_NODES:-4}" --ntasks-per-node="${CPU_TASKS_PER_NODE:-32}" \
   --cpus-per-task="${CPU_THREADS:-1}" --time="${CPU_TIME:-08:00:00}" -- --until sample "$@")

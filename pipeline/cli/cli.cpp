@@ -172,7 +172,8 @@ int runCli(int argc, char** argv, const std::vector<Command>& commands) {
   int code = 1;
   try {
     std::unique_ptr<RunLock> lock;
-    if (cmd->usesMpi && cmd->locksOutput && cmd->usesConfig) {
+    const OutputUse use = cmd->outputUse ? cmd->outputUse(ctx.args) : OutputUse::Exclusive;
+    if (cmd->usesMpi && cmd->locksOutput && cmd->usesConfig && use == OutputUse::Exclusive) {
       lock = RunLock::acquire(ctx.config.run.output, commandLine(argc, argv), Comm(ctx.comm()));
       // Holding the lock, every temporary file below run.output is a killed job's.
       if (ctx.rank() == 0)

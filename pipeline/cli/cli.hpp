@@ -8,6 +8,7 @@
 
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/positional_options.hpp>
+#include <boost/program_options/variables_map.hpp>
 #include <functional>
 #include <string>
 #include <vector>
@@ -16,6 +17,13 @@
 
 namespace cropmap {
 
+// How one invocation of a command uses run.output.
+enum class OutputUse {
+  Exclusive,  // writes there: holds the run lock for the whole job
+  Unit,       // one task of a job array: takes its unit's lock itself (RunLock::acquireUnit)
+  ReadOnly,   // writes nothing there: no lock, and the run's records stay
+};
+
 struct Command {
   std::string name;
   std::string summary;
@@ -23,6 +31,8 @@ struct Command {
   bool usesConfig = true;   // accepts --config/--set
   bool usesMpi = true;      // starts MPI (stages); false for version/config
   bool locksOutput = true;  // with MPI: holds the run lock of run.output (pipeline/run_lock.hpp)
+  // When the use depends on the flags (`cv --task`, `cv --list-tasks`); null: Exclusive.
+  OutputUse (*outputUse)(const boost::program_options::variables_map& args) = nullptr;
   void (*addOptions)(boost::program_options::options_description&,
                      boost::program_options::positional_options_description&) = nullptr;
   std::function<int(CommandContext&)> run;

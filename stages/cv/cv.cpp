@@ -4,8 +4,15 @@
 // on every fold's zones and scored on the untouched test zones). Each fold is
 // a `cropmap train --fold K` and `cropmap evaluate --fold K` on the same MPI
 // ranks; the table is stages/cv/cv_table.
+//
+// For a job array the folds of every configuration are numbered as tasks
+// (entry-major, then fold): `--task I` trains and scores one under a unit lock
+// of its own (pipeline/run_lock.hpp), sharing the run directory with the other
+// tasks — each writes only its fold's directory and reads the samples — and
+// the final `cropmap cv --resume` finds them done by their cv.done stamps.
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "cv_table.hpp"
@@ -15,6 +22,7 @@
 #include "pipeline/log.hpp"
 #include "pipeline/paths.hpp"
 #include "pipeline/registry.hpp"
+#include "pipeline/run_lock.hpp"
 #include "pipeline/samples.hpp"
 #include "stages/commands.hpp"
 #include "stages/run/run.hpp"
@@ -43,33 +51,26 @@ class CrossValidation {
 
   int run() {
     readFolds();
-    std::vector<std::string> models = cfg_.cv.models.empty() ? std::vector<std::string>{cfg_.train.model} : cfg_.cv.models;
-    if (!cfg_.cv.baseline.empty() && std::find(models.begin(), models.end(), cfg_.cv.baseline) == models.end())
-      models.push_back(cfg_.cv.baseline);
-    for (const auto& m : models) {
-      const auto grid = gridOf(m);
-      const size_t first = table_.entries.size();
-      for (const auto& g : grid) {
-        cv::Entry e;
-        e.model = m;
-        e.label = m;
-        if (grid.size() > 1) {
-          e.params = "lr " + shortNumber(g.lr) + (usesKernel(m) ? ", kernel " + std::to_string(g.kernel) : "");
-          e.label += "-lr" + shortNumber(g.lr) + (usesKernel(m) ? "-k" + std::to_string(g.kernel) : "");
-        }
-        const Config c = configFor(m, g, e.label);
-        for (int f = 0; f < table_.folds; ++f) e.folds.push_back(fold(c, f, e.label));
-        table_.entries.push_back(std::move(e));
+    plan();
+    if (ctx_.args.count("list-tasks")) return listTasks();
+    if (ctx_.args.count("task")) return task(ctx_.args["task"].as<int>());
+    for (size_t first = 0; first < table_.entries.size();) {
+      const std::string& m = table_.entries[first].model;
+      size_t end = first;
+      for (; end < table_.entries.size() && table_.entries[end].model == m; ++end) {
+        auto& e = table_.entries[end];
+        for (int f = 0; f < table_.folds; ++f) e.folds.push_back(fold(configs_[end], f, e.label));
       }
       // The grid point with the best fold mean is the model's final configuration.
       size_t best = first;
-      for (size_t i = first; i < table_.entries.size(); ++i)
+      for (size_t i = first; i < end; ++i)
         if (cv::selectionScore(table_, table_.entries[i]) > cv::selectionScore(table_, table_.entries[best])) best = i;
       auto& winner = table_.entries[best];
       if (cfg_.cv.final_models) {
-        winner.test = fold(configFor(m, grid[best - first], winner.label), -1, winner.label);
+        winner.test = fold(configs_[best], -1, winner.label);
         winner.hasTest = true;
       }
+      first = end;
     }
     cv::selectPerModel(table_);
     const fs::path dir = fs::path(cfg_.run.output) / cfg_.cv.output;
@@ -111,6 +112,68 @@ class CrossValidation {
   }
 
   static bool usesKernel(const std::string& model) { return modelKind(model).kernelSize; }
+
+  // Every model and grid point as a table entry without scores (a model's grid
+  // points next to each other), with the configuration it trains with.
+  void plan() {
+    std::vector<std::string> models = cfg_.cv.models.empty() ? std::vector<std::string>{cfg_.train.model} : cfg_.cv.models;
+    if (!cfg_.cv.baseline.empty() && std::find(models.begin(), models.end(), cfg_.cv.baseline) == models.end())
+      models.push_back(cfg_.cv.baseline);
+    for (const auto& m : models) {
+      const auto grid = gridOf(m);
+      for (const auto& g : grid) {
+        cv::Entry e;
+        e.model = m;
+        e.label = m;
+        if (grid.size() > 1) {
+          e.params = "lr " + shortNumber(g.lr) + (usesKernel(m) ? ", kernel " + std::to_string(g.kernel) : "");
+          e.label += "-lr" + shortNumber(g.lr) + (usesKernel(m) ? "-k" + std::to_string(g.kernel) : "");
+        }
+        configs_.push_back(configFor(m, g, e.label));
+        table_.entries.push_back(std::move(e));
+      }
+    }
+  }
+
+  // The per-fold units a job array runs one each of (`--task I`): entry I / folds, fold I % folds.
+  int taskCount() const { return static_cast<int>(table_.entries.size()) * table_.folds; }
+
+  int listTasks() const {
+    if (comm_.root()) {
+      std::printf("%d tasks: %zu configurations x %d folds; `cropmap cv --task I` runs task I, then `cropmap cv "
+                  "--resume` selects the grid, scores the final models and writes the table\n",
+                  taskCount(), table_.entries.size(), table_.folds);
+      for (int i = 0; i < taskCount(); ++i)
+        std::printf("  %d  %s fold %d\n", i, table_.entries[i / table_.folds].label.c_str(), i % table_.folds);
+      std::fflush(stdout);
+    }
+    return 0;
+  }
+
+  // One fold of one configuration, as one task of a job array: its own unit
+  // lock and directory; the samples are only read.
+  int task(int index) {
+    if (index < 0 || index >= taskCount())
+      throw UsageError("--task " + std::to_string(index) + ": out of range; this cross-validation has " +
+                       std::to_string(taskCount()) + " tasks (0.." + std::to_string(taskCount() - 1) +
+                       "), see `cropmap cv --list-tasks`");
+    const size_t entry = static_cast<size_t>(index / table_.folds);
+    const int f = index % table_.folds;
+    const auto& e = table_.entries[entry];
+    const std::string unit = "cv-" + e.label + "-fold-" + std::to_string(f);
+    const auto lock = RunLock::acquireUnit(cfg_.run.output, unit, "cropmap cv --task " + std::to_string(index), comm_);
+    // Holding the unit lock, every temporary file in the unit's directory is a killed start's.
+    const std::string dir = foldOutputDir(configs_[entry], f);
+    if (comm_.root())
+      if (const int n = removeStaleTemporaries(dir)) log::info("removed ", n, " temporary file(s) left below ", dir);
+    const cv::FoldScore s = fold(configs_[entry], f, e.label);
+    if (comm_.root()) {
+      std::printf("cv task %d of %d: %s fold %d: OA %.4f, kappa %.4f, macro-F1 %.4f\n", index, taskCount(),
+                  e.label.c_str(), f, s.oa, s.kappa, s.macroF1);
+      std::fflush(stdout);
+    }
+    return 0;
+  }
 
   std::vector<GridPoint> gridOf(const std::string& model) const {
     const auto& cv = cfg_.cv;
@@ -165,7 +228,7 @@ class CrossValidation {
       args.push_back("--quiet");
       if (fold < 0) args.insert(args.end(), {"--split", "test"});
       step(evaluateCommand(), c, args);
-      if (comm_.root()) writeTextAtomically(stamp, fp + "\n");
+      if (comm_.root()) writeTextAtomically(stamp, fp + "\n" + madeBy());
     }
     cv::FoldScore s;
     if (comm_.root()) s = cv::readReport((fs::path(dir) / "report.json").string(), static_cast<int>(table_.classNames.size()));
@@ -193,10 +256,20 @@ class CrossValidation {
       throw std::runtime_error("cv: " + cmd.name + " failed; fix the cause and rerun `cropmap cv --resume`");
   }
 
+  // The stamp's second line: the job that trained the fold (for the record; only the first line is compared).
+  static std::string madeBy() {
+    const auto env = [](const char* k) { const char* v = std::getenv(k); return std::string(v ? v : ""); };
+    if (!env("SLURM_ARRAY_JOB_ID").empty())
+      return "Slurm array job " + env("SLURM_ARRAY_JOB_ID") + " task " + env("SLURM_ARRAY_TASK_ID") + "\n";
+    if (!env("SLURM_JOB_ID").empty()) return "Slurm job " + env("SLURM_JOB_ID") + "\n";
+    return "";
+  }
+
   CommandContext& ctx_;
   const Config& cfg_;
   Comm comm_;
   cv::Table table_;
+  std::vector<Config> configs_;  // per entry of table_
 };
 
 }  // namespace
@@ -211,7 +284,19 @@ Command cvCommand() {
       "scores the fold (`evaluate --fold K`); then retrains the best grid point of each model on all\n"
       "folds and scores it on the test zones. Writes RUN/cv.output/cv_report.{json,txt}: per model\n"
       "mean ± sd and 95 % interval of OA, kappa, macro-F1 and parcel OA, the difference to the baseline,\n"
-      "per-class F1 and the classes that cannot be scored. --resume skips folds already done.";
+      "per-class F1 and the classes that cannot be scored. --resume skips folds already done.\n"
+      "\n"
+      "As a job array (slurm/submit-cv.sh): every fold of every configuration is one task,\n"
+      "`cropmap cv --task I` (I from 0; `--list-tasks` numbers them), which trains and scores that fold\n"
+      "only and shares the run directory with the other tasks; a final `cropmap cv --resume` finds the\n"
+      "folds done, selects the grid, trains the final models and writes the same table as one run.";
+  c.addOptions = [](po::options_description& o, po::positional_options_description&) {
+    o.add_options()("task", po::value<int>(), "run task I only: one fold of one configuration (see --list-tasks)")(
+        "list-tasks", "print the number of tasks and what each trains, then exit");
+  };
+  c.outputUse = [](const po::variables_map& args) {
+    return args.count("list-tasks") ? OutputUse::ReadOnly : args.count("task") ? OutputUse::Unit : OutputUse::Exclusive;
+  };
   c.run = [](CommandContext& ctx) { return CrossValidation(ctx).run(); };
   return c;
 }

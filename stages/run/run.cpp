@@ -281,8 +281,9 @@ Command standalone(Command command) {
   if (!isStage) return command;
   auto run = command.run;
   const std::string name = command.name;
-  command.run = [run, name](CommandContext& ctx) {
-    if (ctx.rank() == 0) forgetRecords(ctx.config, name);
+  const auto use = command.outputUse;
+  command.run = [run, name, use](CommandContext& ctx) {
+    if (ctx.rank() == 0 && !(use && use(ctx.args) == OutputUse::ReadOnly)) forgetRecords(ctx.config, name);
     return run(ctx);
   };
   return command;

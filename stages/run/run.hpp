@@ -47,7 +47,8 @@ Command runCommand();
 // defaults), for a command run from inside another one.
 boost::program_options::variables_map commandArgs(const Command& cmd, const std::vector<std::string>& argv);
 // A stage command run on its own: it first removes the run records of its
-// stage and of every later stage (see above). Commands that are no stage of a run are returned unchanged.
+// stage and of every later stage (see above), unless that invocation only reads
+// (OutputUse::ReadOnly). Commands that are no stage of a run are returned unchanged.
 Command standalone(Command command);
 
 }  // namespace cropmap

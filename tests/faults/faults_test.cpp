@@ -8,12 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <regex>
-#include <thread>
 
 #include <gdal_priv.h>
 
@@ -61,15 +58,6 @@ std::string checksum(const std::string& raster, int band) {
        it != std::sregex_iterator(); ++it)
     if (++seen == band) return (*it)[1];
   return "?";
-}
-
-bool waitUntil(const std::function<bool()>& ready, int seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
 }
 
 // One uninterrupted run of the whole pipeline: the reference of every case that resumes.

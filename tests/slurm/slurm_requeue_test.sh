@@ -20,19 +20,6 @@ mpirun -n 2 "$bin" run --config "$CROPMAP_CONFIG" "${args[@]}" --set run.output=
 mpirun -n 2 "$bin" run --config "$CROPMAP_CONFIG" --set run.output="$work/ref_chain" > "$work/ref_chain.log" 2>&1 \
   || { cat "$work/ref_chain.log"; fail "the reference run of the chain failed"; }
 
-job_state() { scontrol -o show job "$1" 2>/dev/null | grep -oE 'JobState=[A-Z_]+' | cut -d= -f2; }
-wait_job() {  # job timeout-seconds: waits through requeues until the job ends
-  local job=$1 deadline=$((SECONDS + $2)) state
-  while [ $SECONDS -lt $deadline ]; do
-    state=$(job_state "$job")
-    case "$state" in
-      COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE) echo "$state"; return 0 ;;
-    esac
-    sleep 2
-  done
-  echo "STILL-$state"
-}
-
 same_outputs() {  # dir [reference dir, default $work/ref]
   local d=$1 ref=${2:-$work/ref} obj
   for f in samples.h5; do

@@ -1,6 +1,7 @@
 // Helpers shared by the test tiers: running the cropmap binary and scratch dirs.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,5 +44,7 @@ int startInSession(const std::string& commandLine, const std::string& logFile);
 void signalSession(int sid, int signal, const std::string& name = "");
 // Waits for a process started by startInSession; returns its exit code (128 + signal when killed).
 int waitExit(int pid);
+// Polls `ready` every 50 ms until it holds (true) or `seconds` pass (false).
+bool waitUntil(const std::function<bool()>& ready, int seconds);
 
 }  // namespace cropmap::test

@@ -159,3 +159,40 @@ TEST(RunLock, ZombieOrReusedPidIsStaleLiveHolderIsRefused) {
   waitpid(child, nullptr, 0);
   std::filesystem::remove_all(dir);
 }
+
+// Tasks of a job array share a run: units of their own exclude only the same
+// unit and the whole run's lock, and the whole run's lock excludes them.
+TEST(RunLock, UnitLocksShareARunAndExcludeTheRunLock) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("cropmap_units_" + std::to_string(getpid()))).string();
+  std::filesystem::remove_all(dir);
+  const Comm one = Comm::serial();
+  {
+    auto a = RunLock::acquireUnit(dir, "cv-lstm-fold-0", "cropmap cv --task 0", one);
+    auto b = RunLock::acquireUnit(dir, "cv-lstm-fold-1", "cropmap cv --task 1", one);
+    EXPECT_TRUE(std::filesystem::exists(RunLock::unitLockPath(dir, "cv-lstm-fold-1")));
+    EXPECT_THROW(RunLock::acquireUnit(dir, "cv-lstm-fold-1", "cropmap cv --task 1", one), UsageError);
+    try {
+      RunLock::acquire(dir, "cropmap cv --resume", one);
+      ADD_FAILURE() << "the run lock was given while array tasks held units";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("task of a job array"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(RunLock::lockPath(dir))) << "a refused run lock was left behind";
+  }
+  EXPECT_FALSE(std::filesystem::exists(RunLock::unitLockPath(dir, "cv-lstm-fold-0")));
+  {
+    auto run = RunLock::acquire(dir, "cropmap run", one);
+    EXPECT_THROW(RunLock::acquireUnit(dir, "cv-lstm-fold-0", "cropmap cv --task 0", one), UsageError);
+    EXPECT_FALSE(std::filesystem::exists(RunLock::unitLockPath(dir, "cv-lstm-fold-0")));
+  }
+  // A unit lock left by a start of this Slurm job before it was requeued (on another node) is stale.
+  std::ofstream(RunLock::unitLockPath(dir, "cv-lstm-fold-0"))
+      << "host another-node\npid 1\npid_start 1\njob 4242\ncommand cropmap cv --task 0\nsince x\n";
+  EXPECT_THROW(RunLock::acquireUnit(dir, "cv-lstm-fold-0", "cropmap cv --task 0", one), UsageError);
+  setenv("SLURM_JOB_ID", "4242", 1);
+  setenv("SLURM_RESTART_COUNT", "1", 1);
+  EXPECT_NO_THROW(RunLock::acquireUnit(dir, "cv-lstm-fold-0", "cropmap cv --task 0", one));
+  unsetenv("SLURM_JOB_ID");
+  unsetenv("SLURM_RESTART_COUNT");
+  std::filesystem::remove_all(dir);
+}
