@@ -2,7 +2,10 @@
 
 #include <gdal.h>
 
+#include <sys/resource.h>
+
 #include <cstdio>
+#include <fstream>
 
 #include "mpi.hpp"
 
@@ -13,6 +16,20 @@ std::string formatBytes(double bytes) {
   if (bytes >= 1e9) std::snprintf(buf, sizeof buf, "%.1f GB", bytes / 1e9);
   else std::snprintf(buf, sizeof buf, "%.0f MB", bytes / 1e6);
   return buf;
+}
+
+ProcessUsage ProcessUsage::now() {
+  ProcessUsage u;
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) == 0) u.peakRssBytes = static_cast<std::int64_t>(ru.ru_maxrss) * 1024;  // KiB on Linux
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  std::int64_t value = 0;
+  while (io >> key >> value) {
+    if (key == "rchar:") u.readBytes = value;
+    else if (key == "wchar:") u.writtenBytes = value;
+  }
+  return u;
 }
 
 void MemoryBudget::applyToGdal() const {

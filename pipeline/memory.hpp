@@ -36,6 +36,16 @@ class MemoryBudget {
   std::int64_t limit_;
 };
 
+// What this process has used so far: its peak resident set (getrusage) and the
+// bytes it passed through read/write calls (/proc/self/io rchar/wchar, page
+// cache included; -1 where the kernel does not say). Block stages report it
+// per rank, so the claim above is checked on every run.
+struct ProcessUsage {
+  std::int64_t peakRssBytes = 0;
+  std::int64_t readBytes = -1, writtenBytes = -1;
+  static ProcessUsage now();
+};
+
 // "1.2 GB", "350 MB".
 std::string formatBytes(double bytes);
 

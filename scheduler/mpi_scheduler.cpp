@@ -3,6 +3,7 @@
 #include <exception>
 #include <stdexcept>
 
+#include "pipeline/memory.hpp"
 #include "pipeline/mpi.hpp"
 
 namespace cropmap {
@@ -108,6 +109,15 @@ LoadReport gatherLoad(double busySeconds, std::int64_t units, MPI_Comm comm) {
   CROPMAP_MPI(MPI_Allgather(&busySeconds, 1, MPI_DOUBLE, r.busy.data(), 1, MPI_DOUBLE, comm));
   CROPMAP_MPI(MPI_Allgather(&u, 1, MPI_LONG_LONG, all.data(), 1, MPI_LONG_LONG, comm));
   for (size_t i = 0; i < all.size(); ++i) r.units[i] = all[i];
+  const ProcessUsage usage = ProcessUsage::now();
+  const long long mine[3] = {usage.peakRssBytes, usage.readBytes, usage.writtenBytes};
+  std::vector<long long> each(3 * static_cast<size_t>(size));
+  CROPMAP_MPI(MPI_Allgather(mine, 3, MPI_LONG_LONG, each.data(), 3, MPI_LONG_LONG, comm));
+  for (size_t i = 0; i < static_cast<size_t>(size); ++i) {
+    r.peakRss.push_back(each[3 * i]);
+    r.readBytes.push_back(each[3 * i + 1]);
+    r.writtenBytes.push_back(each[3 * i + 2]);
+  }
   return r;
 }
 

@@ -6,6 +6,8 @@
 #include <queue>
 #include <sstream>
 
+#include "pipeline/memory.hpp"
+
 namespace cropmap {
 
 std::vector<WorkUnit> pendingUnits(const std::vector<WorkUnit>& units, const std::vector<std::uint8_t>& done) {
@@ -57,9 +59,14 @@ std::string LoadReport::text() const {
   std::ostringstream os;
   char buf[160];
   for (size_t r = 0; r < busy.size(); ++r) {
-    std::snprintf(buf, sizeof buf, "  rank %zu: busy %.2f s, %lld units\n", r, busy[r],
+    std::snprintf(buf, sizeof buf, "  rank %zu: busy %.2f s, %lld units", r, busy[r],
                   static_cast<long long>(r < units.size() ? units[r] : 0));
     os << buf;
+    if (r < peakRss.size())
+      os << ", peak RSS " << formatBytes(static_cast<double>(peakRss[r])) << ", read "
+         << formatBytes(static_cast<double>(readBytes[r])) << ", written "
+         << formatBytes(static_cast<double>(writtenBytes[r]));
+    os << "\n";
   }
   std::snprintf(buf, sizeof buf, "  load balance: max %.2f s, mean %.2f s, max/mean %.3f", max(), mean(), imbalance());
   os << buf;

@@ -33,6 +33,8 @@ std::vector<WorkUnit> dynamicOrder(const std::vector<WorkUnit>& units);
 struct LoadReport {
   std::vector<double> busy;
   std::vector<std::int64_t> units;
+  // Per rank, over the process's life so far (ProcessUsage): empty when not gathered.
+  std::vector<std::int64_t> peakRss, readBytes, writtenBytes;
   double max() const;
   double mean() const;
   double imbalance() const;  // max / mean (1 = perfect); 1 when nothing was done

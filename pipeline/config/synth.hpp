@@ -13,6 +13,7 @@ struct SynthSection {
   std::string output = "synth";
   std::vector<std::string> tiles{"33UVP"};
   int size = 1098;
+  int scenes = 0;
   int year = 2022;
   std::string layout = "both";
   std::string geotiff_format = "cog";
@@ -33,6 +34,10 @@ struct SynthSection {
     d.opt("size", size,
           "Side of the synthetic area in 10 m pixels: the top-left size x size pixels of each tile (10980 = a full tile); even")
         .range(64, 10980);
+    d.opt("scenes", scenes,
+          "Acquisitions per tile, spread evenly over the year's 5-day revisits (0: every one, 73 or more); a full "
+          "tile's inputs take about 1 GB per acquisition with 4 bands")
+        .range(0, 1000);
     d.opt("year", year, "Year of the acquisitions (January to December)").range(2016, 2100);
     d.opt("layout", layout, "Imagery layout: SAFE products with JP2 bands, per-band GeoTIFFs, or both")
         .oneOf({"safe", "geotiff", "both"});

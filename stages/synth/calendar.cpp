@@ -155,4 +155,14 @@ std::vector<Acquisition> acquisitionsFor(int tileIndex, const std::string& tileI
   return out;
 }
 
+std::vector<Acquisition> spreadAcquisitions(const std::vector<Acquisition>& all, int count) {
+  const size_t n = all.size();
+  if (count <= 0 || static_cast<size_t>(count) >= n) return all;
+  std::vector<Acquisition> out;
+  out.reserve(static_cast<size_t>(count));
+  // The middle of each of `count` equal shares of the list: strictly increasing indices.
+  for (size_t i = 0; i < static_cast<size_t>(count); ++i) out.push_back(all[(2 * i + 1) * n / (2 * static_cast<size_t>(count))]);
+  return out;
+}
+
 }  // namespace cropmap::synth

@@ -59,6 +59,13 @@ std::vector<OrbitPass> orbitsOver(double lonWest, double lonEast, double latCent
 std::vector<Acquisition> acquisitionsFor(int tileIndex, const std::string& tileId, const std::vector<OrbitPass>& orbits,
                                          int year, double latCentre, std::uint64_t seed, double reprocessedShare);
 
+// `count` of the acquisitions, spread evenly over the list (the first kept is
+// the one nearest the start of the first of `count` equal shares, and so on);
+// all of them when count is 0 or not less than their number. A full tile takes
+// about 1 GB of inputs per acquisition: this keeps a synthetic tile's archive
+// to the size a machine holds.
+std::vector<Acquisition> spreadAcquisitions(const std::vector<Acquisition>& all, int count);
+
 // Baseline in force on a sensing day ("02.06" ... "05.10").
 std::string baselineOn(std::int64_t day);
 

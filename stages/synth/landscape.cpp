@@ -123,7 +123,8 @@ void Landscape::buildTile(TileModel& t) {
   t.orbits = orbitsOver(lonW, lonEast, t.latCentre);
   if (t.orbits.empty())
     throw std::runtime_error("tile " + t.mgrs.id + ": no Sentinel-2 orbit covers it in the synthetic orbit model");
-  t.acquisitions = acquisitionsFor(t.index, t.mgrs.id, t.orbits, p.year, t.latCentre, p.seed, p.reprocessedShare);
+  t.acquisitions = spreadAcquisitions(
+      acquisitionsFor(t.index, t.mgrs.id, t.orbits, p.year, t.latCentre, p.seed, p.reprocessedShare), p.scenes);
 
   // Months with a persistent cloud deck over part of the tile: drawn without replacement.
   {

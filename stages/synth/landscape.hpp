@@ -35,6 +35,7 @@ struct SynthParams {
   double regionalShiftDays = 12;
   double reprocessedShare = 0.25;
   int cloudyMonths = 2;
+  int scenes = 0;  // acquisitions per tile, spread over the year; 0: every acquisition
 };
 
 using Ring = std::vector<std::pair<double, double>>;  // open ring, counter-clockwise, map coordinates

@@ -509,6 +509,7 @@ int runSynth(CommandContext& ctx) {
   p.regionalShiftDays = cfg.synth.regional_shift_days;
   p.reprocessedShare = cfg.synth.reprocessed_share;
   p.cloudyMonths = cfg.synth.cloudy_months;
+  p.scenes = cfg.synth.scenes;
   std::unique_ptr<Landscape> land;
   try {
     land = std::make_unique<Landscape>(p);

@@ -35,8 +35,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
+// A value the cube had no data for (NaN in the sample table: a pixel never
+// seen clear in a period) enters at the band's mean, 0 in normalised units;
+// one NaN would otherwise turn the batch's loss and then every weight into NaN.
 torch::Tensor xTensor(SampleRows& rows) {
-  return torch::from_blob(rows.x.data(), {rows.n, rows.periods, rows.bands}, torch::kFloat).clone();
+  return torch::nan_to_num(torch::from_blob(rows.x.data(), {rows.n, rows.periods, rows.bands}, torch::kFloat), 0.0);
 }
 torch::Tensor yTensor(const SampleRows& rows) {
   return torch::from_blob(const_cast<std::int32_t*>(rows.y.data()), {rows.n}, torch::kInt).to(torch::kLong);

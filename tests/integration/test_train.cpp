@@ -101,6 +101,21 @@ TEST(Train, EarlyRnnBeatsMajorityAtTwoRanks) {
   trainAndCheck("earlyrnn", "  epochs: 12\n  batch_size: 32\n  lr: 0.005\n  alpha: 0.8\n  epsilon: 5\n", 2, 0.75);
 }
 
+// A sample table from a cube with pixels never seen clear in some period
+// (NaN values, as `cropmap sample` stores them): training must not turn NaN.
+TEST(Train, ValuesWithoutDataLeaveTheLossFinite) {
+  test::SyntheticSamples spec;
+  spec.missing = 0.01;
+  auto r = prepare("train_missing", "train:\n  model: lstm\n  hidden: [16]\n  epochs: 2\n  batch_size: 32\n", spec);
+  auto t = test::runCropmapMpi(2, "train --config " + r.config);
+  ASSERT_EQ(t.exitCode, 0) << t.output;
+  EXPECT_TRUE(fs::exists(r.dir + "/train/model.pt")) << t.output;
+  const auto metrics = test::readFile(r.dir + "/train/metrics.jsonl");
+  ASSERT_EQ(jsonField(metrics, "val_loss").size(), 2u) << metrics;
+  for (const auto& key : {"train_loss", "val_loss"})
+    for (const auto& v : jsonField(metrics, key)) EXPECT_NE(v, "null") << key << " is not finite\n" << metrics;
+}
+
 TEST(Train, TempCnnWeightedThenFineTunedAsSingleton) {
   trainAndCheck("tempcnn",
                 "  epochs: 5\n  finetune_epochs: 2\n  loss: weighted_ce\n  class_weights: sqrt\n  weight_cap: 1.2\n"

@@ -73,6 +73,9 @@ TEST(MpiScheduler, LoadReportGathersEveryRank) {
   for (int i = 0; i < size; ++i) {
     EXPECT_DOUBLE_EQ(r.busy[static_cast<size_t>(i)], 1.0 + i);
     EXPECT_EQ(r.units[static_cast<size_t>(i)], i * 10);
+    EXPECT_GT(r.peakRss[static_cast<size_t>(i)], 0) << "rank " << i;
+    EXPECT_GE(r.writtenBytes[static_cast<size_t>(i)], 0) << "rank " << i;
   }
   EXPECT_DOUBLE_EQ(r.max(), static_cast<double>(size));
+  EXPECT_NE(r.text().find("peak RSS"), std::string::npos) << r.text();
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 namespace cropmap::test {
@@ -93,6 +94,11 @@ SampleFileInfo writeSyntheticSamples(const std::string& path, const SyntheticSam
   const double nmax = *std::max_element(counts.begin(), counts.end());
   for (double c : counts) info.classWeights.push_back(c > 0 ? nmax / c : 0.0);
   for (double c : counts) info.trainCounts.push_back(static_cast<std::int64_t>(c));
+  if (s.missing > 0) {
+    const size_t every = static_cast<size_t>(std::max(1.0, std::round(1.0 / s.missing)));
+    for (auto& [name, t] : splits)
+      for (size_t i = 0; i < t.x.size(); i += every) t.x[i] = std::numeric_limits<float>::quiet_NaN();
+  }
   // One process writes the whole table, with or without MPI.
   int started = 0;
   MPI_Initialized(&started);

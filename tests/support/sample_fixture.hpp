@@ -19,6 +19,7 @@ struct SyntheticSamples {
   std::uint64_t seed = 7;
   bool uint16 = false;  // store x as uint16 reflectance x 10000 with scale_factor
   int folds = 0;        // > 0: a fold column on the test split
+  double missing = 0;   // share of float x values stored as NaN (no data in the cube), after the statistics
 };
 
 // Writes PATH; returns the metadata written (class names, band statistics, ...).

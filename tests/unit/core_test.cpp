@@ -1,5 +1,6 @@
 // The core's small pieces without MPI: the serial stand-in of Comm, the JSON
-// reader, the block geometry and the registry of model and backend names.
+// reader, the block geometry, the registry of model and backend names and the
+// process usage that block stages report per rank.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -9,9 +10,11 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <vector>
 
 #include "pipeline/grid.hpp"
 #include "pipeline/json.hpp"
+#include "pipeline/memory.hpp"
 #include "pipeline/mpi.hpp"
 #include "pipeline/registry.hpp"
 #include "pipeline/run_lock.hpp"
@@ -195,4 +198,22 @@ TEST(RunLock, UnitLocksShareARunAndExcludeTheRunLock) {
   unsetenv("SLURM_JOB_ID");
   unsetenv("SLURM_RESTART_COUNT");
   std::filesystem::remove_all(dir);
+}
+
+TEST(ProcessUsage, PeakRssAndBytesFollowWhatTheProcessDid) {
+  const ProcessUsage before = ProcessUsage::now();
+  ASSERT_GT(before.peakRssBytes, 0);
+  ASSERT_GE(before.writtenBytes, 0) << "/proc/self/io unreadable";
+  // 256 MB touched: the peak grows by about that much, whatever it was.
+  std::vector<char> big(256u << 20, 1);
+  const std::string path = (std::filesystem::temp_directory_path() / "cropmap_usage_test.bin").string();
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write(big.data(), 4 << 20);
+  }
+  const ProcessUsage after = ProcessUsage::now();
+  std::filesystem::remove(path);
+  EXPECT_GE(after.peakRssBytes, static_cast<std::int64_t>(big[12345]) * (200 << 20));
+  EXPECT_GE(after.writtenBytes - before.writtenBytes, 4 << 20);
+  EXPECT_GE(after.readBytes, before.readBytes);
 }

@@ -89,6 +89,29 @@ TEST(Calendar, FiveDayRevisitPerOrbitAndBaselines) {
   }
 }
 
+TEST(Calendar, SceneCountSpreadsAcquisitionsOverTheYear) {
+  const auto orbits = orbitsOver(16.0, 16.1, 48.0);
+  const auto all = acquisitionsFor(0, "33UWP", orbits, 2022, 48.0, 42, 0.0);
+  ASSERT_GE(all.size(), 72u);
+  EXPECT_EQ(spreadAcquisitions(all, 0).size(), all.size());
+  EXPECT_EQ(spreadAcquisitions(all, static_cast<int>(all.size()) + 5).size(), all.size());
+  for (int count : {1, 6, 12, 13}) {
+    const auto kept = spreadAcquisitions(all, count);
+    ASSERT_EQ(kept.size(), static_cast<size_t>(count));
+    for (size_t i = 1; i < kept.size(); ++i) EXPECT_LT(kept[i - 1].day, kept[i].day);
+  }
+  // 12 acquisitions of a year: one in every month.
+  std::set<int> months;
+  for (const auto& a : spreadAcquisitions(all, 12)) months.insert(a.month);
+  EXPECT_EQ(months.size(), 12u);
+  // The landscape keeps the count per tile.
+  SynthParams p;
+  p.tiles = {"33UWP"};
+  p.size = 128;
+  p.scenes = 6;
+  EXPECT_EQ(Landscape(p).tiles().front().acquisitions.size(), 6u);
+}
+
 namespace {
 bool insideRing(const Ring& r, double x, double y) {
   bool in = false;
